@@ -1,0 +1,42 @@
+# One entry point for developers, CI and ops. Every target is idempotent.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+export UV_PYTHON_DOWNLOADS := never
+UV ?= $(shell command -v uv 2>/dev/null || echo uv)
+STACK := deploy/local/stack.sh
+
+.PHONY: help install up down status logs test test-unit test-integration test-e2e demo asyncapi bench lint
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+
+install: ## install uv (from PyPI) if absent and the locked Python environment
+	@command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet --disable-pip-version-check uv
+	@uv sync --frozen --all-packages
+
+up: install ## start PostgreSQL, Kafka, the SMTP sink and the three services (no-op when running)
+	@$(STACK) up
+
+down: ## stop everything `make up` started
+	@$(STACK) down
+
+status: ## show what is running
+	@$(STACK) status
+
+logs: ## follow all logs of the local stack
+	@$(STACK) logs
+
+test: up ## install, start what is missing, run unit + integration + e2e tests
+	@uv run --frozen pytest tests
+
+test-unit: install ## unit tests only (no infrastructure)
+	@uv run --frozen pytest tests/unit
+
+demo: up ## run the whole system with both strategies loaded
+	@$(STACK) status
+
+asyncapi: install ## regenerate docs/asyncapi.yaml from the event contracts
+	@uv run --frozen python -m common.asyncapi > docs/asyncapi.yaml
+
+lint: install ## static checks
+	@uv run --frozen ruff check .

@@ -1,0 +1,1 @@
+"""Shared event backbone of the strategy monitoring platform."""
