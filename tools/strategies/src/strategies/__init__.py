@@ -1,0 +1,1 @@
+"""Strategy documents → curated dataset → running stack."""
