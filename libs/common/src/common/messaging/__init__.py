@@ -1,0 +1,1 @@
+"""Kafka plumbing: CloudEvents encoding, the transactional outbox and the consumer runner."""

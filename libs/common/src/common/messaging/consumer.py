@@ -1,0 +1,245 @@
+"""Consumer runner: explicit subscriptions, inbox deduplication, retries and a dead-letter topic."""
+
+import asyncio
+import traceback
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+import structlog
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.errors import KafkaError
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from common import metrics
+from common.db import UnitOfWork
+from common.events import IntegrationEvent
+from common.messaging.cloudevents import Envelope, MalformedEvent, decode
+from common.messaging.kafka import backoff_seconds, create_producer
+from common.messaging.models import ProcessedEvent
+
+log = structlog.get_logger(__name__)
+
+Handler = Callable[[Envelope, UnitOfWork], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """One event contract and the handler that applies it."""
+
+    event: type[IntegrationEvent]
+    handler: Handler
+
+
+class TransientError(Exception):
+    """An error worth retrying forever (a dependency is down), never dead-lettered."""
+
+
+# Failures of infrastructure rather than of the message: retried until they pass.
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    TransientError,
+    OSError,
+    asyncio.TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    OperationalError,
+    InterfaceError,
+)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether an exception means 'try again later' rather than 'this message is bad'."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, TRANSIENT_ERRORS)
+
+
+def dead_letter_topic(topic: str) -> str:
+    """Where poison messages of a topic go."""
+    return f"{topic}.dlt"
+
+
+class ConsumerRunner:
+    """Applies each event once in effect: handler and inbox row commit together, then the offset."""
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        subscriptions: Sequence[Subscription],
+        sessions: async_sessionmaker[AsyncSession],
+        bootstrap_servers: list[str],
+        source: str,
+        max_attempts: int = 3,
+        max_backoff: float = 30.0,
+        consumer_options: dict[str, Any] | None = None,
+    ) -> None:
+        self.name = name
+        self._handlers = {s.event.type: s.handler for s in subscriptions}
+        if len(self._handlers) != len(subscriptions):
+            raise ValueError("one handler per event type")
+        self._topics = sorted({s.event.topic for s in subscriptions})
+        self._sessions = sessions
+        self._bootstrap_servers = bootstrap_servers
+        self._source = source
+        self._max_attempts = max_attempts
+        self._max_backoff = max_backoff
+        self._consumer_options = consumer_options or {}
+        self._stopping = asyncio.Event()
+        self.ready = asyncio.Event()
+
+    @property
+    def topics(self) -> list[str]:
+        """The topics this runner reads."""
+        return self._topics
+
+    def stop(self) -> None:
+        """Finish the record in flight, commit offsets and return."""
+        self._stopping.set()
+
+    async def run(self) -> None:
+        """Consume until stopped, reconnecting while Kafka is away."""
+        failures = 0
+        while not self._stopping.is_set():
+            consumer = AIOKafkaConsumer(
+                *self._topics,
+                bootstrap_servers=self._bootstrap_servers,
+                group_id=self.name,
+                client_id=f"{self._source}-{self.name}",
+                enable_auto_commit=False,
+                auto_offset_reset="earliest",
+                isolation_level="read_committed",
+                **self._consumer_options,
+            )
+            producer = create_producer(self._bootstrap_servers, f"{self._source}-{self.name}-dlt")
+            try:
+                await consumer.start()
+                await producer.start()
+                failures = 0
+                log.info("consumer started", consumer=self.name, topics=self._topics)
+                await self._consume(consumer, producer)
+            except KafkaError as exc:
+                failures += 1
+                delay = backoff_seconds(failures, self._max_backoff)
+                log.warning(
+                    "consumer waiting for Kafka",
+                    consumer=self.name,
+                    error=repr(exc),
+                    retry_in=delay,
+                )
+                await self._sleep(delay)
+            finally:
+                await asyncio.gather(consumer.stop(), producer.stop(), return_exceptions=True)
+        log.info("consumer stopped", consumer=self.name)
+
+    async def _consume(self, consumer: AIOKafkaConsumer, producer) -> None:
+        while not self._stopping.is_set():
+            batches = await consumer.getmany(timeout_ms=500, max_records=200)
+            if consumer.assignment():
+                self.ready.set()
+            for tp, records in batches.items():
+                for record in records:
+                    if not await self._process(record, producer):
+                        return  # stopping while a transient error was being retried
+                    await consumer.commit({tp: record.offset + 1})
+                self._report_lag(consumer, tp, records[-1].offset + 1)
+
+    async def _process(self, record: ConsumerRecord, producer) -> bool:
+        """Apply one record; False only if stopping interrupted its retries."""
+        try:
+            envelope = decode(record.headers, record.value)
+        except MalformedEvent as exc:
+            await self._dead_letter(producer, record, exc, attempts=1)
+            return True
+        handler = self._handlers.get(envelope.type)
+        if handler is None:
+            metrics.CONSUMED.labels(self.name, envelope.type, "ignored").inc()
+            return True
+        attempts = 0
+        with structlog.contextvars.bound_contextvars(
+            event_id=str(envelope.id), event_type=envelope.type, request_id=envelope.request_id
+        ):
+            while True:
+                attempts += 1
+                try:
+                    outcome = await self._apply(envelope, handler)
+                    metrics.CONSUMED.labels(self.name, envelope.type, outcome).inc()
+                    log.info("event consumed", consumer=self.name, outcome=outcome)
+                    return True
+                except Exception as exc:
+                    transient = is_transient(exc)
+                    if not transient and attempts >= self._max_attempts:
+                        await self._dead_letter(producer, record, exc, attempts)
+                        return True
+                    metrics.CONSUMED.labels(self.name, envelope.type, "retried").inc()
+                    delay = backoff_seconds(attempts, self._max_backoff)
+                    log.warning(
+                        "event handling failed, retrying",
+                        consumer=self.name,
+                        error=repr(exc),
+                        attempts=attempts,
+                        transient=transient,
+                        retry_in=delay,
+                    )
+                    if await self._sleep(delay):
+                        return False
+
+    async def _apply(self, envelope: Envelope, handler: Handler) -> str:
+        async with UnitOfWork(self._sessions, source=self._source) as uow:
+            claimed = await uow.session.exec(
+                insert(ProcessedEvent)
+                .values(consumer=self.name, event_id=envelope.id)
+                .on_conflict_do_nothing()
+                .returning(ProcessedEvent.event_id)
+            )
+            if claimed.first() is None:
+                return "duplicate"
+            await handler(envelope, uow)
+            await uow.commit()
+            return "applied"
+
+    async def _dead_letter(
+        self, producer, record: ConsumerRecord, exc: BaseException, attempts: int
+    ) -> None:
+        topic = dead_letter_topic(record.topic)
+        headers = list(record.headers or []) + [
+            ("dlt_original_topic", record.topic.encode()),
+            ("dlt_original_partition", str(record.partition).encode()),
+            ("dlt_original_offset", str(record.offset).encode()),
+            ("dlt_consumer", self.name.encode()),
+            ("dlt_exception", type(exc).__name__.encode()),
+            ("dlt_exception_message", str(exc)[:2000].encode()),
+            ("dlt_exception_stacktrace", "".join(traceback.format_exception(exc))[-4000:].encode()),
+            ("dlt_attempts", str(attempts).encode()),
+        ]
+        # The DLT write must succeed before the offset moves on, or the record would be lost.
+        await producer.send_and_wait(topic, value=record.value, key=record.key, headers=headers)
+        metrics.DEAD_LETTERED.labels(self.name, record.topic).inc()
+        metrics.CONSUMED.labels(self.name, "unknown", "dead_lettered").inc()
+        log.error(
+            "event dead-lettered",
+            consumer=self.name,
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            error=repr(exc),
+            attempts=attempts,
+        )
+
+    def _report_lag(self, consumer: AIOKafkaConsumer, tp: TopicPartition, position: int) -> None:
+        highwater = consumer.highwater(tp)
+        if highwater is not None:
+            lag = max(0, highwater - position)
+            metrics.CONSUMER_LAG.labels(self.name, tp.topic, str(tp.partition)).set(lag)
+
+    async def _sleep(self, seconds: float) -> bool:
+        """Sleep unless stopping; True when stopping cut it short."""
+        try:
+            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
+            return True
+        except TimeoutError:
+            return False

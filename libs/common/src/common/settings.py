@@ -1,0 +1,61 @@
+"""Settings shared by every service, read from environment variables."""
+
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    """What every service needs: identity, database, Kafka, logging and the outbox/consumer knobs."""
+
+    model_config = SettingsConfigDict(extra="ignore", env_file=None)
+
+    service_name: str
+    environment: Literal["development", "test", "production"] = "development"
+    database_url: str = Field(
+        description="SQLAlchemy async URL of the service's own database",
+    )
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    outbox_poll_interval_seconds: float = Field(
+        1.0, gt=0, description="Polling fallback when no NOTIFY arrives"
+    )
+    outbox_batch_size: int = Field(500, ge=1, le=10_000)
+    outbox_max_backoff_seconds: float = Field(30.0, gt=0)
+
+    consumer_max_attempts: int = Field(
+        3, ge=1, description="Attempts for a failing (non-transient) message before the DLT"
+    )
+    consumer_max_backoff_seconds: float = Field(30.0, gt=0)
+
+    auth_mode: Literal["open"] = Field(
+        "open", description="Until token authentication lands every caller acts as admin"
+    )
+
+    @property
+    def kafka_servers(self) -> list[str]:
+        """Bootstrap servers as a list."""
+        return [s.strip() for s in self.kafka_bootstrap_servers.split(",") if s.strip()]
+
+    @property
+    def asyncpg_dsn(self) -> str:
+        """The database URL in the plain form asyncpg and libpq understand."""
+        return self.database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+class SmtpSettings(BaseSettings):
+    """Outgoing mail server."""
+
+    model_config = SettingsConfigDict(extra="ignore", env_prefix="SMTP_")
+
+    host: str = "127.0.0.1"
+    port: int = 1025
+    username: str | None = None
+    password: str | None = None
+    starttls: bool = False
+    use_tls: bool = False
+    timeout_seconds: float = 10.0
+    sender: str = "Мониторинг стратегий <monitoring@strategy.example.ru>"

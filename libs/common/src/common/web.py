@@ -1,0 +1,186 @@
+"""The service application factory: lifespan, health, metrics, request ids, problem+json."""
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from typing import Annotated, Protocol
+from uuid import uuid4
+
+import structlog
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from common import metrics
+from common.db import UnitOfWork, create_engine, session_factory
+from common.logging import configure_logging
+from common.messaging.consumer import ConsumerRunner, Subscription
+from common.messaging.kafka import kafka_reachable
+from common.messaging.outbox import OutboxRelay
+from common.problems import install_problem_handlers, problem_response
+from common.settings import ServiceSettings
+
+log = structlog.get_logger(__name__)
+
+
+class Worker(Protocol):
+    """A background loop the service runs for its whole life (relay, consumer, scheduler)."""
+
+    async def run(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+WorkerFactory = Callable[[FastAPI], Worker]
+
+
+class RequestContextMiddleware:
+    """Binds a request id to logs, echoes it back, times the request for /metrics."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        request_id = headers.get(b"x-request-id", b"").decode()[:100] or uuid4().hex
+        status = 500
+        started = time.perf_counter()
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message.setdefault("headers", []).append((b"x-request-id", request_id.encode()))
+            await send(message)
+
+        with structlog.contextvars.bound_contextvars(request_id=request_id):
+            try:
+                await self.app(scope, receive, send_with_id)
+            finally:
+                route = scope.get("route")
+                template = getattr(route, "path", "unmatched")
+                elapsed = time.perf_counter() - started
+                metrics.HTTP_REQUESTS.labels(scope["method"], template, str(status)).observe(
+                    elapsed
+                )
+                if not template.startswith(("/health", "/metrics")):
+                    log.info(
+                        "http request",
+                        method=scope["method"],
+                        path=scope["path"],
+                        status=status,
+                        duration_ms=round(elapsed * 1000, 2),
+                    )
+
+
+def create_app(
+    settings: ServiceSettings,
+    *,
+    title: str,
+    description: str,
+    routers: Sequence[APIRouter] = (),
+    subscriptions: Sequence[Subscription] = (),
+    workers: Sequence[WorkerFactory] = (),
+) -> FastAPI:
+    """A service app whose lifespan owns the engine, outbox relay, consumer and other workers."""
+    configure_logging(settings.service_name, settings.log_level, settings.log_json)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(settings.database_url)
+        app.state.engine = engine
+        app.state.sessions = session_factory(engine)
+        running: list[Worker] = [
+            OutboxRelay(
+                engine,
+                dsn=settings.asyncpg_dsn,
+                bootstrap_servers=settings.kafka_servers,
+                client_id=f"{settings.service_name}-outbox",
+                batch_size=settings.outbox_batch_size,
+                poll_interval=settings.outbox_poll_interval_seconds,
+                max_backoff=settings.outbox_max_backoff_seconds,
+            )
+        ]
+        if subscriptions:
+            running.append(
+                ConsumerRunner(
+                    name=settings.service_name,
+                    subscriptions=subscriptions,
+                    sessions=app.state.sessions,
+                    bootstrap_servers=settings.kafka_servers,
+                    source=settings.service_name,
+                    max_attempts=settings.consumer_max_attempts,
+                    max_backoff=settings.consumer_max_backoff_seconds,
+                )
+            )
+        running.extend(factory(app) for factory in workers)
+        tasks = [asyncio.create_task(w.run(), name=type(w).__name__) for w in running]
+        log.info("service started", workers=[type(w).__name__ for w in running])
+        try:
+            yield
+        finally:
+            # Consumers first (no new work), then schedulers, the relay last so it flushes.
+            for worker in reversed(running):
+                worker.stop()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await engine.dispose()
+            log.info("service stopped")
+
+    app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
+    app.state.settings = settings
+    app.add_middleware(RequestContextMiddleware)
+    install_problem_handlers(app)
+    app.include_router(operations_router())
+    for router in routers:
+        app.include_router(router, prefix="/api/v1")
+    return app
+
+
+def operations_router() -> APIRouter:
+    """Health and metrics: the only endpoints that never need a principal."""
+    router = APIRouter(tags=["operations"])
+
+    @router.get("/health/live", summary="The process is up")
+    async def live() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @router.get(
+        "/health/ready",
+        summary="The database and Kafka answer",
+        responses={503: {"description": "A dependency is unreachable"}},
+    )
+    async def ready(request: Request) -> Response:
+        settings: ServiceSettings = request.app.state.settings
+        checks: dict[str, str] = {}
+        try:
+            async with request.app.state.engine.connect() as conn:
+                await asyncio.wait_for(conn.execute(text("SELECT 1")), timeout=3)
+            checks["database"] = "ok"
+        except Exception as exc:
+            checks["database"] = f"unreachable: {type(exc).__name__}"
+        checks["kafka"] = "ok" if await kafka_reachable(settings.kafka_servers) else "unreachable"
+        if all(v == "ok" for v in checks.values()):
+            return JSONResponse({"status": "ok", "checks": checks})
+        return problem_response(503, "A dependency is unreachable", checks=checks)
+
+    @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+    async def prometheus() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return router
+
+
+async def get_uow(request: Request) -> AsyncIterator[UnitOfWork]:
+    """A unit of work for one request; it rolls back unless the route commits."""
+    settings: ServiceSettings = request.app.state.settings
+    async with UnitOfWork(request.app.state.sessions, source=settings.service_name) as uow:
+        yield uow
+
+
+UnitOfWorkDep = Annotated[UnitOfWork, Depends(get_uow)]
