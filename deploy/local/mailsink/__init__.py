@@ -1,0 +1,1 @@
+"""A development SMTP sink that keeps every message and serves it through a Mailpit-shaped API."""
