@@ -17,6 +17,12 @@ class ServiceSettings(BaseSettings):
         description="SQLAlchemy async URL of the service's own database",
     )
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    kafka_consumer_group: str | None = Field(
+        None, description="Consumer group of the service's consumer; defaults to the service name"
+    )
+    kafka_auto_offset_reset: Literal["earliest", "latest"] = Field(
+        "earliest", description="Where a new consumer group starts reading"
+    )
     log_level: str = "INFO"
     log_json: bool = True
 

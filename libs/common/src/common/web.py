@@ -15,6 +15,7 @@ from sqlalchemy import text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from common import metrics
+from common.clock import Clock, SystemClock
 from common.db import UnitOfWork, create_engine, session_factory
 from common.logging import configure_logging
 from common.messaging.consumer import ConsumerRunner, Subscription
@@ -87,6 +88,7 @@ def create_app(
     routers: Sequence[APIRouter] = (),
     subscriptions: Sequence[Subscription] = (),
     workers: Sequence[WorkerFactory] = (),
+    clock: Clock | None = None,
 ) -> FastAPI:
     """A service app whose lifespan owns the engine, outbox relay, consumer and other workers."""
     configure_logging(settings.service_name, settings.log_level, settings.log_json)
@@ -115,11 +117,14 @@ def create_app(
                     sessions=app.state.sessions,
                     bootstrap_servers=settings.kafka_servers,
                     source=settings.service_name,
+                    group_id=settings.kafka_consumer_group,
+                    auto_offset_reset=settings.kafka_auto_offset_reset,
                     max_attempts=settings.consumer_max_attempts,
                     max_backoff=settings.consumer_max_backoff_seconds,
                 )
             )
         running.extend(factory(app) for factory in workers)
+        app.state.workers = running
         tasks = [asyncio.create_task(w.run(), name=type(w).__name__) for w in running]
         log.info("service started", workers=[type(w).__name__ for w in running])
         try:
@@ -134,6 +139,7 @@ def create_app(
 
     app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
     app.state.settings = settings
+    app.state.clock = clock or SystemClock()
     app.add_middleware(RequestContextMiddleware)
     install_problem_handlers(app)
     app.include_router(operations_router())

@@ -74,6 +74,8 @@ class ConsumerRunner:
         sessions: async_sessionmaker[AsyncSession],
         bootstrap_servers: list[str],
         source: str,
+        group_id: str | None = None,
+        auto_offset_reset: str = "earliest",
         max_attempts: int = 3,
         max_backoff: float = 30.0,
         consumer_options: dict[str, Any] | None = None,
@@ -86,6 +88,8 @@ class ConsumerRunner:
         self._sessions = sessions
         self._bootstrap_servers = bootstrap_servers
         self._source = source
+        self._group_id = group_id or name
+        self._auto_offset_reset = auto_offset_reset
         self._max_attempts = max_attempts
         self._max_backoff = max_backoff
         self._consumer_options = consumer_options or {}
@@ -108,10 +112,10 @@ class ConsumerRunner:
             consumer = AIOKafkaConsumer(
                 *self._topics,
                 bootstrap_servers=self._bootstrap_servers,
-                group_id=self.name,
+                group_id=self._group_id,
                 client_id=f"{self._source}-{self.name}",
                 enable_auto_commit=False,
-                auto_offset_reset="earliest",
+                auto_offset_reset=self._auto_offset_reset,
                 isolation_level="read_committed",
                 **self._consumer_options,
             )

@@ -1,0 +1,24 @@
+"""Fixtures for every test layer; integration and e2e fixtures use the real infrastructure."""
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import pytest
+
+from tests.support.infra import create_database, drop_database
+
+DatabaseFactory = Callable[[str], Awaitable[str]]
+
+
+@pytest.fixture
+async def database_factory() -> AsyncIterator[DatabaseFactory]:
+    """Creates throwaway databases migrated to a service's head; drops them afterwards."""
+    created: list[str] = []
+
+    async def create(service: str) -> str:
+        name, url = await create_database(service)
+        created.append(name)
+        return url
+
+    yield create
+    for name in created:
+        await drop_database(name)

@@ -1,0 +1,57 @@
+"""Running a service in-process under uvicorn, against real infrastructure, restartably."""
+
+import asyncio
+import socket
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import uvicorn
+from fastapi import FastAPI
+
+
+def free_port() -> int:
+    """An unused TCP port on loopback."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class RunningService:
+    """A real uvicorn server for one app; start/stop run the app's full lifespan."""
+
+    def __init__(self, app_factory: Callable[[], FastAPI]) -> None:
+        self._app_factory = app_factory
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.app: FastAPI | None = None
+        self._server: uvicorn.Server | None = None
+        self._task: asyncio.Task | None = None
+
+    async def start(self) -> "RunningService":
+        """Start serving and wait until the lifespan finished starting."""
+        self.app = self._app_factory()
+        config = uvicorn.Config(
+            self.app, host="127.0.0.1", port=self.port, log_config=None, lifespan="on"
+        )
+        self._server = uvicorn.Server(config)
+        self._task = asyncio.create_task(self._server.serve())
+        for _ in range(300):
+            if self._server.started:
+                return self
+            if self._task.done():
+                self._task.result()
+                raise RuntimeError("server exited during start-up")
+            await asyncio.sleep(0.05)
+        raise TimeoutError(f"service on {self.url} did not start")
+
+    async def stop(self) -> None:
+        """Graceful shutdown, as on SIGTERM."""
+        if self._server and self._task:
+            self._server.should_exit = True
+            await self._task
+        self._server = self._task = None
+
+    def client(self, **kwargs: Any) -> httpx.AsyncClient:
+        """An HTTP client bound to this service."""
+        return httpx.AsyncClient(base_url=self.url, timeout=30, **kwargs)
