@@ -29,10 +29,16 @@ Handler = Callable[[Envelope, UnitOfWork], Awaitable[None]]
 
 @dataclass(frozen=True)
 class Subscription:
-    """One event contract and the handler that applies it."""
+    """One event contract and the handler that applies it (read from the contract's topic)."""
 
     event: type[IntegrationEvent]
     handler: Handler
+    topic: str | None = None
+
+    @property
+    def source_topic(self) -> str:
+        """Where the events are read: the contract's topic unless another one is named."""
+        return self.topic or self.event.topic
 
 
 class TransientError(Exception):
@@ -84,7 +90,7 @@ class ConsumerRunner:
         self._handlers = {s.event.type: s.handler for s in subscriptions}
         if len(self._handlers) != len(subscriptions):
             raise ValueError("one handler per event type")
-        self._topics = sorted({s.event.topic for s in subscriptions})
+        self._topics = sorted({s.source_topic for s in subscriptions})
         self._sessions = sessions
         self._bootstrap_servers = bootstrap_servers
         self._source = source
