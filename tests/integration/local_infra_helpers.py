@@ -19,6 +19,9 @@ from tests.support.infra import REPO
 from tests.support.services import free_port
 
 STACK = REPO / "deploy" / "local" / "stack.sh"
+# stack.sh puts cluster node N on BASE+2(N-1); the base is overridable there and here alike.
+_CLUSTER_BASE = int(os.environ.get("STACK_KAFKA_CLUSTER_BASE_PORT", "19092"))
+CLUSTER_BOOTSTRAP = ",".join(f"127.0.0.1:{_CLUSTER_BASE + 2 * n}" for n in range(3))
 T = TypeVar("T")
 
 

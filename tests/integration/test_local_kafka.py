@@ -13,12 +13,10 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from tests.integration.local_infra_helpers import eventually, stack
+from tests.integration.local_infra_helpers import CLUSTER_BOOTSTRAP, eventually, stack
 from tests.support.infra import KAFKA_BOOTSTRAP_SERVERS
 
 pytestmark = pytest.mark.integration
-
-CLUSTER_BOOTSTRAP = "127.0.0.1:19092,127.0.0.1:19094,127.0.0.1:19096"
 
 
 @asynccontextmanager

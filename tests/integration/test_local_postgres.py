@@ -7,9 +7,11 @@ from uuid import uuid4
 import asyncpg
 import pytest
 
+from tests.support.infra import POSTGRES_ADMIN_URL
+
 pytestmark = pytest.mark.integration
 
-SERVER = "postgresql://strategy:strategy@127.0.0.1:5432"
+SERVER = POSTGRES_ADMIN_URL.rsplit("/", 1)[0]
 
 
 @pytest.mark.parametrize("database", ["projects", "indicators", "notifications"])
