@@ -1,6 +1,7 @@
 """Alembic, shared: each service keeps its own revisions; the mechanics live here once."""
 
 import asyncio
+import os
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -25,7 +26,10 @@ def alembic_config(script_location: Path, database_url: str) -> Config:
     config = Config()
     config.set_main_option("script_location", str(script_location))
     locations = [SHARED_VERSIONS, script_location / "versions"]
-    config.set_main_option("version_locations", " ".join(str(p) for p in locations if p.is_dir()))
+    config.set_main_option("path_separator", "os")
+    config.set_main_option(
+        "version_locations", os.pathsep.join(str(p) for p in locations if p.is_dir())
+    )
     config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
     return config
 
