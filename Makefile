@@ -5,7 +5,7 @@ export UV_PYTHON_DOWNLOADS := never
 UV ?= $(shell command -v uv 2>/dev/null || echo uv)
 STACK := deploy/local/stack.sh
 
-.PHONY: help install up down status logs test test-unit test-integration test-e2e demo asyncapi bench lint
+.PHONY: help install up down status logs test test-unit demo asyncapi lint
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -32,7 +32,7 @@ test: up ## install, start what is missing, run unit + integration + e2e tests
 test-unit: install ## unit tests only (no infrastructure)
 	@uv run --frozen pytest tests/unit
 
-demo: up ## run the whole system with both strategies loaded
+demo: up ## run the whole system (strategy loading follows)
 	@$(STACK) status
 
 asyncapi: install ## regenerate docs/asyncapi.yaml from the event contracts
