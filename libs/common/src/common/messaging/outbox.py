@@ -91,7 +91,13 @@ class OutboxRelay:
                     if published == self._batch_size:
                         continue
                     await self._sleep(self._poll_interval)
-                except (TimeoutError, KafkaError, OSError, asyncpg.PostgresError) as exc:
+                except (
+                    TimeoutError,
+                    KafkaError,
+                    OSError,
+                    asyncpg.PostgresError,
+                    DBAPIError,
+                ) as exc:
                     failures += 1
                     metrics.OUTBOX_FAILURES.inc()
                     delay = backoff_seconds(failures, self._max_backoff)
