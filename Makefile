@@ -2,7 +2,9 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 export UV_PYTHON_DOWNLOADS := never
-UV ?= $(shell command -v uv 2>/dev/null || echo uv)
+# A fresh machine gets uv from PyPI; `python3 -m uv` works before the shell has seen its binary.
+UV ?= $(shell command -v uv 2>/dev/null || echo python3 -m uv)
+export UV
 STACK := deploy/local/stack.sh
 
 .PHONY: help install up down status logs test test-unit demo asyncapi lint
@@ -11,8 +13,8 @@ help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
 
 install: ## install uv (from PyPI) if absent and the locked Python environment
-	@command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet --disable-pip-version-check uv
-	@uv sync --frozen --all-packages
+	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet --disable-pip-version-check uv
+	@$(UV) sync --frozen --all-packages
 
 up: install ## start PostgreSQL, Kafka, the SMTP sink and the three services (no-op when running)
 	@$(STACK) up
@@ -26,17 +28,18 @@ status: ## show what is running
 logs: ## follow all logs of the local stack
 	@$(STACK) logs
 
-test: up ## install, start what is missing, run unit + integration + e2e tests
-	@uv run --frozen pytest tests
+test: install ## install, start what is missing, run unit + integration + e2e tests
+	@deploy/test-env.sh
+	@$(UV) run --frozen pytest tests
 
 test-unit: install ## unit tests only (no infrastructure)
-	@uv run --frozen pytest tests/unit
+	@$(UV) run --frozen pytest tests/unit
 
 demo: up ## run the whole system (strategy loading follows)
 	@$(STACK) status
 
 asyncapi: install ## regenerate docs/asyncapi.yaml from the event contracts
-	@uv run --frozen python -m common.asyncapi > docs/asyncapi.yaml
+	@$(UV) run --frozen python -m common.asyncapi > docs/asyncapi.yaml
 
 lint: install ## static checks
-	@uv run --frozen ruff check .
+	@$(UV) run --frozen ruff check .

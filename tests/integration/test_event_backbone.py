@@ -11,6 +11,7 @@ from uuid import uuid4
 
 import asyncpg
 import pytest
+import structlog
 from aiokafka import AIOKafkaProducer
 
 from common.db import UnitOfWork, create_engine, session_factory
@@ -102,13 +103,15 @@ async def test_event_written_through_one_outbox_reaches_another_services_consume
     ):
         await asyncio.wait_for(runner.ready.wait(), 30)
         await stage(sessions, abandoned, commit=False)
-        await stage(sessions, event)
+        with structlog.contextvars.bound_contextvars(request_id="req-backbone-1"):
+            await stage(sessions, event)
         [seen] = await tap.wait_for(of_type("department.upserted", str(event.department_id)))
         await wait_until(lambda: _effects_are(notifications_db, {str(event.department_id)}, (1, 1)))
         await tap.settle()
 
     assert seen.key == str(event.department_id).encode()
     assert seen.headers["ce_source"] == b"/services/projects"
+    assert seen.envelope.request_id == "req-backbone-1"  # logs can follow the HTTP request
     assert seen.envelope.data == event
     assert not tap.matching(of_type("department.upserted", str(abandoned.department_id)))
     conn = await asyncpg.connect(dsn(projects_db))
