@@ -1,6 +1,10 @@
 """Settings of the notifications service."""
 
-from common.settings import ServiceSettings
+from datetime import time
+
+from pydantic import Field
+
+from common.settings import ServiceSettings, SmtpSettings
 
 
 class Settings(ServiceSettings):
@@ -8,3 +12,56 @@ class Settings(ServiceSettings):
 
     service_name: str = "notifications"
     database_url: str = "postgresql+asyncpg://strategy:strategy@127.0.0.1:5432/notifications"
+
+    smtp: SmtpSettings = Field(
+        default_factory=SmtpSettings, description="Outgoing mail server (SMTP_* variables)"
+    )
+    smtp_retry_base_seconds: float = Field(
+        5.0, gt=0, description="First wait after an SMTP 4xx or connection error; doubles each time"
+    )
+    smtp_retry_max_seconds: float = Field(
+        900.0, gt=0, description="Longest wait between two attempts of one delivery"
+    )
+    smtp_max_attempts: int = Field(
+        30,
+        ge=1,
+        description="Attempts after which a delivery answered only with 4xx is marked failed; "
+        "connection errors (an outage) are retried without limit",
+    )
+    sender_batch_size: int = Field(20, ge=1, le=500, description="Deliveries sent per batch")
+    sender_poll_interval_seconds: float = Field(
+        0.2, gt=0, description="How often the sender looks for due deliveries"
+    )
+
+    reminder_interval_seconds: float = Field(
+        7 * 24 * 3600.0,
+        gt=0,
+        description="An open, unacknowledged problem alert is re-sent after this long",
+    )
+    flap_window_seconds: float = Field(
+        1800.0,
+        ge=0,
+        description="A resolution is announced only after holding this long; a relapse within "
+        "it reopens the same alert silently",
+    )
+    hourly_cap_per_recipient: int = Field(
+        20, ge=1, description="Immediate emails per recipient per hour; the excess joins the digest"
+    )
+    digest_time_utc: time = Field(
+        time(6, 0), description="When the daily digest goes out (UTC, HH:MM)"
+    )
+    scheduler_poll_interval_seconds: float = Field(
+        5.0, gt=0, description="How often reminders and digests are looked for"
+    )
+    read_model_grace_seconds: float = Field(
+        300.0,
+        ge=0,
+        description="How long an alert event waits (retrying) for the project, indicator or "
+        "department it names to arrive before it is routed with what it carries",
+    )
+    public_notifications_url: str = Field(
+        "http://127.0.0.1:8003", description="Base URL of this service, for links in emails"
+    )
+    public_indicators_url: str = Field(
+        "http://127.0.0.1:8002", description="Base URL of the indicators service, for links"
+    )

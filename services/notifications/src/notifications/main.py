@@ -2,19 +2,73 @@
 
 from fastapi import FastAPI
 
+from common.clock import Clock, SystemClock
 from common.web import create_app
+from notifications.alerts import service as alerts
+from notifications.alerts.router import router as alerts_router
 from notifications.config import Settings
-from notifications.consumers import SUBSCRIPTIONS
+from notifications.consumers import subscriptions_for
+from notifications.deliveries.router import router as deliveries_router
+from notifications.deliveries.sender import DeliverySender
+from notifications.digests import service as digests
+from notifications.digests.router import router as digests_router
+from notifications.directory.router import router as directory_router
+from notifications.policy import Policy
+from notifications.scheduling import PeriodicJob
+from notifications.subscriptions.router import router as subscriptions_router
 
 
-def build_app(settings: Settings | None = None) -> FastAPI:
-    """The notifications service application; tests pass their own settings."""
-    return create_app(
-        settings or Settings(),
+def build_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
+    """The notifications service application; tests pass their own settings and clock."""
+    settings = settings or Settings()
+    clock = clock or SystemClock()
+    policy = Policy.from_settings(settings, clock)
+
+    def sender(app: FastAPI) -> DeliverySender:
+        return DeliverySender(
+            app.state.sessions,
+            settings.smtp,
+            clock,
+            batch_size=settings.sender_batch_size,
+            poll_interval=settings.sender_poll_interval_seconds,
+            retry_base=settings.smtp_retry_base_seconds,
+            retry_max=settings.smtp_retry_max_seconds,
+            max_attempts=settings.smtp_max_attempts,
+        )
+
+    def reminders(app: FastAPI) -> PeriodicJob:
+        return PeriodicJob(
+            "reminders",
+            app.state.sessions,
+            lambda session: alerts.remind_due(session, policy),
+            settings.scheduler_poll_interval_seconds,
+        )
+
+    def digest(app: FastAPI) -> PeriodicJob:
+        return PeriodicJob(
+            "digest",
+            app.state.sessions,
+            lambda session: digests.build_due(session, policy, settings.digest_time_utc),
+            settings.scheduler_poll_interval_seconds,
+        )
+
+    app = create_app(
+        settings,
         title="Notifications service",
         description="Alerts on deviations, routed to departments and coordinators by email.",
-        subscriptions=SUBSCRIPTIONS,
+        routers=[
+            alerts_router,
+            deliveries_router,
+            subscriptions_router,
+            digests_router,
+            directory_router,
+        ],
+        subscriptions=subscriptions_for(policy),
+        workers=[sender, reminders, digest],
+        clock=clock,
     )
+    app.state.policy = policy
+    return app
 
 
 app = build_app()

@@ -1,0 +1,1 @@
+"""Alerts: one per indicator-or-milestone, period and kind family, open → acknowledged → resolved."""

@@ -1,0 +1,464 @@
+"""Alert lifecycle: opening, updating, escalating, reopening (flapping), resolving, acknowledging."""
+
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from common.logging import get_logger
+from common.messaging.cloudevents import Envelope
+from common.messaging.consumer import TransientError
+from common.problems import Conflict, NotFound
+from notifications.alerts.models import (
+    FAMILY,
+    SEVERITY,
+    Alert,
+    AlertEvent,
+    AlertKind,
+    AlertState,
+    SubjectType,
+)
+from notifications.alerts.schemas import AckRequest
+from notifications.deliveries import service as deliveries
+from notifications.deliveries.models import NotificationKind
+from notifications.directory.models import Department, Indicator, Project
+from notifications.directory.service import region_name
+from notifications.policy import Policy
+from notifications.subscriptions.service import Recipient, route
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class AlertFacts:
+    """What an integration event says about an indicator-period or a milestone."""
+
+    subject_type: SubjectType
+    subject_id: UUID
+    period: str
+    kind: AlertKind
+    region: str
+    department_id: UUID | None
+    expected: Decimal | None = None
+    actual: Decimal | None = None
+    gap: Decimal | None = None
+    gap_percent: Decimal | None = None
+    projected: Decimal | None = None
+    deadline: date | None = None
+    # Milestone events carry their own names; indicator events get them from the read models.
+    title: str | None = None
+    project_id: UUID | None = None
+    project_name: str | None = None
+    sector_number: int | None = None
+
+
+class Effect(StrEnum):
+    """What an event did to an alert."""
+
+    opened = "opened"
+    updated = "updated"
+    escalated = "escalated"
+    reopened = "reopened"
+    resolved = "resolved"
+    recorded = "recorded"
+
+
+def problem_effect(
+    current: Alert | None, relapsed: Alert | None, kind: AlertKind, *, can_withdraw: bool
+) -> Effect:
+    """What a problem event does: update the active alert, reopen a fresh resolution, or open one.
+
+    `relapsed` is the alert of the same key resolved within the flap window, if any;
+    `can_withdraw` says its resolution notice has not gone out yet.
+    """
+    if current is not None:
+        if SEVERITY.get(kind, 0) > SEVERITY.get(AlertKind(current.kind), 0):
+            return Effect.escalated
+        return Effect.updated
+    if relapsed is not None and can_withdraw:
+        return Effect.reopened
+    return Effect.opened
+
+
+def notification_for(effect: Effect) -> NotificationKind | None:
+    """Only openings and escalations of a problem are worth an immediate email."""
+    return {
+        Effect.opened: NotificationKind.opened,
+        Effect.escalated: NotificationKind.escalated,
+    }.get(effect)
+
+
+def _apply_facts(alert: Alert, facts: AlertFacts) -> None:
+    for name in ("expected", "actual", "gap", "gap_percent", "projected", "deadline"):
+        value = getattr(facts, name)
+        if value is not None:
+            setattr(alert, name, value)
+
+
+async def _describe(
+    session: AsyncSession, facts: AlertFacts, envelope: Envelope, policy: Policy
+) -> dict[str, Any]:
+    """Names and scope of the alert's subject, from the read models.
+
+    Events of different topics are not ordered; an alert naming a project, indicator or
+    department not yet known waits (retried) for a grace period, then goes out with what it has.
+    """
+    young = policy.clock.now() - envelope.time < policy.read_model_grace
+    title, unit = facts.title, None
+    project_id, sector_number = facts.project_id, facts.sector_number
+    department_id = facts.department_id
+    if facts.subject_type == SubjectType.indicator:
+        indicator = await session.get(Indicator, facts.subject_id)
+        if indicator is None and young:
+            raise TransientError(f"indicator {facts.subject_id} not known yet")
+        if indicator is not None:
+            title, unit, project_id = indicator.name, indicator.unit, indicator.project_id
+            sector_number = indicator.sector_number
+            department_id = department_id or indicator.responsible_department_id
+    project = await session.get(Project, project_id) if project_id else None
+    if project is None and project_id and young:
+        raise TransientError(f"project {project_id} not known yet")
+    department = await session.get(Department, department_id) if department_id else None
+    if department is None and department_id and young:
+        raise TransientError(f"department {department_id} not known yet")
+    if project is not None:
+        sector_number = project.sector_number
+        department_id = department_id or project.responsible_department_id
+    return {
+        "region_name": (project.region_name if project else None)
+        or await region_name(session, facts.region)
+        or facts.region,
+        "sector_number": sector_number,
+        "sector_name": project.sector_name if project else None,
+        "project_id": project_id,
+        "project_name": (project.name if project else None) or facts.project_name,
+        "department_id": department_id,
+        "department_name": department.short_name if department else None,
+        "title": title or f"Показатель {facts.subject_id}",
+        "unit": unit,
+    }
+
+
+async def _record(
+    session: AsyncSession, alert: Alert, envelope: Envelope, effect: Effect, now: datetime
+) -> None:
+    await session.flush()
+    await session.exec(
+        insert(AlertEvent)
+        .values(
+            alert_id=alert.id,
+            event_id=envelope.id,
+            event_type=envelope.type,
+            effect=effect.value,
+            occurred_at=envelope.time,
+            received_at=now,
+            data=envelope.data.model_dump(mode="json"),
+        )
+        .on_conflict_do_nothing(index_elements=["alert_id", "event_id"])
+    )
+    alert.event_count += 1
+    session.add(alert)
+
+
+async def _active(session: AsyncSession, facts: AlertFacts, family: str) -> Alert | None:
+    return (
+        await session.exec(
+            select(Alert)
+            .where(
+                Alert.subject_id == facts.subject_id,
+                Alert.period == facts.period,
+                Alert.family == family,
+                Alert.state != AlertState.resolved.value,
+            )
+            .with_for_update()
+        )
+    ).scalar_one_or_none()
+
+
+async def _recently_resolved(
+    session: AsyncSession, facts: AlertFacts, family: str, policy: Policy
+) -> Alert | None:
+    if not policy.flap_window:
+        return None
+    return (
+        await session.exec(
+            select(Alert)
+            .where(
+                Alert.subject_id == facts.subject_id,
+                Alert.period == facts.period,
+                Alert.family == family,
+                Alert.state == AlertState.resolved.value,
+                Alert.resolved_at >= policy.clock.now() - policy.flap_window,
+            )
+            .order_by(Alert.resolved_at.desc())
+            .limit(1)
+            .with_for_update()
+        )
+    ).scalar_one_or_none()
+
+
+async def raise_problem(
+    session: AsyncSession, envelope: Envelope, facts: AlertFacts, policy: Policy
+) -> Alert:
+    """Apply a problem event: one alert per key, however often the event comes."""
+    now = policy.clock.now()
+    family = FAMILY[facts.kind]
+    current = await _active(session, facts, family)
+    relapsed = None if current else await _recently_resolved(session, facts, family, policy)
+    can_withdraw = bool(relapsed) and await deliveries.withdraw_resolution(session, relapsed.id)
+    effect = problem_effect(current, relapsed, facts.kind, can_withdraw=can_withdraw)
+
+    if effect == Effect.opened:
+        description = await _describe(session, facts, envelope, policy)
+        alert = Alert(
+            subject_type=facts.subject_type.value,
+            subject_id=facts.subject_id,
+            period=facts.period,
+            family=family,
+            kind=facts.kind.value,
+            state=AlertState.open.value,
+            region=facts.region,
+            opened_at=now,
+            updated_at=now,
+            next_reminder_at=now + policy.reminder_interval,
+            **description,
+        )
+    else:
+        alert = current or relapsed
+        assert alert is not None
+        if effect == Effect.reopened:
+            alert.state = (
+                AlertState.acknowledged if alert.acknowledged_at else AlertState.open
+            ).value
+            alert.resolved_at = alert.resolved_by = None
+            alert.reopen_count += 1
+            if alert.state == AlertState.open.value and alert.next_reminder_at is None:
+                alert.next_reminder_at = now + policy.reminder_interval
+            if SEVERITY.get(facts.kind, 0) > SEVERITY.get(AlertKind(alert.kind), 0):
+                effect = Effect.escalated
+        alert.kind = facts.kind.value
+        alert.updated_at = now
+    _apply_facts(alert, facts)
+    session.add(alert)
+    await _record(session, alert, envelope, effect, now)
+    log.info("alert " + effect.value, alert_id=str(alert.id), kind=alert.kind, period=alert.period)
+
+    notification = notification_for(effect)
+    if notification is not None:
+        recipients = await route(session, alert, facts.kind)
+        await deliveries.notify(session, alert, notification, recipients, policy)
+    return alert
+
+
+def _periods_resolved_by(kind: AlertKind | None, period: str):
+    """A year's target met settles that year's sub-periods too; other events their own period."""
+    if kind == AlertKind.target_met and "-" not in period:
+        return or_(Alert.period == period, Alert.period.startswith(f"{period}-"))
+    return Alert.period == period
+
+
+async def resolve(
+    session: AsyncSession,
+    envelope: Envelope,
+    facts: AlertFacts,
+    policy: Policy,
+    *,
+    resolved_by: AlertKind | None,
+    families: frozenset[str] | None = None,
+) -> list[Alert]:
+    """Close the open problem alerts a good-news event settles; one held notice per recipient.
+
+    `resolved_by` is the good-news kind (None: a reported value settled an overdue report).
+    With nothing to resolve, target_met and milestone_reached are good news of their own.
+    """
+    now = policy.clock.now()
+    query = select(Alert).where(
+        Alert.subject_id == facts.subject_id,
+        Alert.state != AlertState.resolved.value,
+        Alert.family != "news",
+    )
+    if facts.subject_type == SubjectType.indicator:
+        query = query.where(_periods_resolved_by(resolved_by, facts.period))
+    if families is not None:
+        query = query.where(Alert.family.in_(sorted(families)))
+    open_alerts = list((await session.exec(query.with_for_update())).scalars().all())
+    for alert in open_alerts:
+        alert.state = AlertState.resolved.value
+        alert.resolved_at = now
+        alert.resolved_by = resolved_by.value if resolved_by else None
+        alert.updated_at = now
+        alert.next_reminder_at = None
+        if alert.period == facts.period:
+            _apply_facts(alert, facts)
+        session.add(alert)
+        await _record(session, alert, envelope, Effect.resolved, now)
+        recipients = await deliveries.recipients_of(session, alert.id)
+        # Held for the flap window: a relapse within it withdraws the notice (see raise_problem).
+        await deliveries.notify(
+            session,
+            alert,
+            NotificationKind.resolved,
+            recipients,
+            policy,
+            due_at=now + policy.flap_window,
+        )
+        log.info("alert resolved", alert_id=str(alert.id), resolved_by=alert.resolved_by)
+    if not open_alerts and resolved_by in (AlertKind.target_met, AlertKind.milestone_reached):
+        news = await good_news(session, envelope, replace(facts, kind=resolved_by), policy)
+        return [news] if news else []
+    return open_alerts
+
+
+async def good_news(
+    session: AsyncSession, envelope: Envelope, facts: AlertFacts, policy: Policy
+) -> Alert | None:
+    """Announce good news once per subject, period and kind; a repeat is only recorded."""
+    now = policy.clock.now()
+    known = (
+        await session.exec(
+            select(Alert)
+            .where(
+                Alert.subject_id == facts.subject_id,
+                Alert.period == facts.period,
+                or_(Alert.kind == facts.kind.value, Alert.resolved_by == facts.kind.value),
+            )
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+    if known is not None:
+        await _record(session, known, envelope, Effect.recorded, now)
+        return None
+    description = await _describe(session, facts, envelope, policy)
+    alert = Alert(
+        subject_type=facts.subject_type.value,
+        subject_id=facts.subject_id,
+        period=facts.period,
+        family=FAMILY[facts.kind],
+        kind=facts.kind.value,
+        state=AlertState.resolved.value,
+        region=facts.region,
+        opened_at=now,
+        updated_at=now,
+        resolved_at=now,
+        resolved_by=facts.kind.value,
+        **description,
+    )
+    _apply_facts(alert, facts)
+    session.add(alert)
+    await _record(session, alert, envelope, Effect.opened, now)
+    recipients = await route(session, alert, facts.kind)
+    await deliveries.notify(session, alert, NotificationKind.news, recipients, policy)
+    return alert
+
+
+async def acknowledge(
+    session: AsyncSession, alert_id: UUID, request: AckRequest, by: str, now: datetime
+) -> Alert:
+    """Stop the reminders of an open alert; its resolution notice still goes out later."""
+    alert = (
+        await session.exec(select(Alert).where(Alert.id == alert_id).with_for_update())
+    ).scalar_one_or_none()
+    if alert is None:
+        raise NotFound(f"Alert {alert_id} does not exist")
+    if alert.state != AlertState.open.value:
+        raise Conflict(
+            f"Only an open alert can be acknowledged; this one is {alert.state}",
+            state=alert.state,
+        )
+    alert.state = AlertState.acknowledged.value
+    alert.acknowledged_at = now
+    alert.acknowledged_by = by
+    alert.ack_comment = request.comment
+    alert.updated_at = now
+    alert.next_reminder_at = None
+    session.add(alert)
+    log.info("alert acknowledged", alert_id=str(alert.id), by=by)
+    return alert
+
+
+@dataclass(frozen=True)
+class AlertFilter:
+    """Which alerts a list shows."""
+
+    region: str | None = None
+    sector_number: int | None = None
+    department_id: UUID | None = None
+    kind: AlertKind | None = None
+    state: AlertState | None = None
+
+
+async def list_page(
+    session: AsyncSession, where: AlertFilter, *, limit: int, offset: int
+) -> tuple[list[Alert], int]:
+    """A page of alerts, most recently changed first."""
+    query = select(Alert)
+    if where.region:
+        query = query.where(Alert.region == where.region)
+    if where.sector_number is not None:
+        query = query.where(Alert.sector_number == where.sector_number)
+    if where.department_id is not None:
+        query = query.where(Alert.department_id == where.department_id)
+    if where.kind is not None:
+        query = query.where(Alert.kind == where.kind.value)
+    if where.state is not None:
+        query = query.where(Alert.state == where.state.value)
+    total = await session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = await session.exec(
+        query.order_by(Alert.updated_at.desc(), Alert.id).limit(limit).offset(offset)
+    )
+    return list(rows.scalars().all()), total or 0
+
+
+async def get(session: AsyncSession, alert_id: UUID) -> Alert:
+    """One alert."""
+    alert = await session.get(Alert, alert_id)
+    if alert is None:
+        raise NotFound(f"Alert {alert_id} does not exist")
+    return alert
+
+
+async def events_of(session: AsyncSession, alert_id: UUID) -> list[AlertEvent]:
+    """The events behind an alert, in the order they arrived."""
+    rows = await session.exec(
+        select(AlertEvent)
+        .where(AlertEvent.alert_id == alert_id)
+        .order_by(AlertEvent.received_at, AlertEvent.occurred_at)
+    )
+    return list(rows.scalars().all())
+
+
+async def remind_due(session: AsyncSession, policy: Policy, limit: int = 100) -> int:
+    """Re-send open, unacknowledged problem alerts whose reminder is due; returns how many."""
+    now = policy.clock.now()
+    due = (
+        (
+            await session.exec(
+                select(Alert)
+                .where(
+                    Alert.state == AlertState.open.value,
+                    Alert.next_reminder_at.is_not(None),
+                    Alert.next_reminder_at <= now,
+                )
+                .order_by(Alert.next_reminder_at)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    for alert in due:
+        recipients: list[Recipient] = await route(session, alert, AlertKind(alert.kind))
+        await deliveries.notify(session, alert, NotificationKind.reminder, recipients, policy)
+        alert.reminder_count += 1
+        # From now, not from the due time: after downtime one reminder goes out, not a burst.
+        alert.next_reminder_at = now + policy.reminder_interval
+        session.add(alert)
+        log.info("reminder queued", alert_id=str(alert.id), count=alert.reminder_count)
+    return len(due)

@@ -1,0 +1,1 @@
+"""Deliveries: one row per email to one recipient, sent by the SMTP sender worker."""

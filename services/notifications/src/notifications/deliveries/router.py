@@ -1,0 +1,51 @@
+"""Delivery endpoints: what was sent, what is pending, what failed and why."""
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Query
+
+from common.security import PrincipalDep
+from common.web import UnitOfWorkDep
+from notifications.deliveries import service
+from notifications.deliveries.models import DeliveryStatus, NotificationKind
+from notifications.deliveries.schemas import DeliveryPublic
+from notifications.pagination import Page, PageDep
+
+router = APIRouter(prefix="/deliveries", tags=["deliveries"])
+
+
+@router.get("", summary="List deliveries")
+async def list_deliveries(
+    uow: UnitOfWorkDep,
+    principal: PrincipalDep,
+    page: PageDep,
+    status: DeliveryStatus | None = None,
+    alert_id: UUID | None = None,
+    recipient: Annotated[str | None, Query(examples=["kcr@lenreg.ru"])] = None,
+    kind: NotificationKind | None = None,
+) -> Page[DeliveryPublic]:
+    """Deliveries, newest first; `status=failed` shows what the mail server refused."""
+    items, total = await service.list_page(
+        uow.session,
+        status=status,
+        alert_id=alert_id,
+        recipient=recipient,
+        kind=kind,
+        limit=page.limit,
+        offset=page.offset,
+    )
+    return Page(
+        items=[DeliveryPublic.model_validate(d) for d in items],
+        total=total,
+        limit=page.limit,
+        offset=page.offset,
+    )
+
+
+@router.get("/{delivery_id}", summary="One delivery")
+async def get_delivery(
+    delivery_id: UUID, uow: UnitOfWorkDep, principal: PrincipalDep
+) -> DeliveryPublic:
+    """A delivery by id."""
+    return DeliveryPublic.model_validate(await service.get(uow.session, delivery_id))

@@ -1,0 +1,235 @@
+"""The SMTP sender: claims due deliveries, sends them, retries what can be retried."""
+
+import asyncio
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from email.utils import parseaddr
+
+import aiosmtplib
+from prometheus_client import Counter, Gauge
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from common.clock import Clock
+from common.logging import get_logger
+from common.messaging.kafka import backoff_seconds
+from common.settings import SmtpSettings
+from notifications.deliveries.email import build_message
+from notifications.deliveries.models import Channel, Delivery, DeliveryStatus
+
+log = get_logger(__name__)
+
+DELIVERY_OUTCOMES = Counter(
+    "notification_deliveries_total",
+    "Delivery attempts by notification kind and outcome (sent, retried, failed)",
+    ["kind", "outcome"],
+)
+DELIVERIES_BY_STATUS = Gauge(
+    "notification_deliveries_by_status", "Deliveries currently in each status", ["status"]
+)
+GAUGE_REFRESH_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class SmtpOutcome:
+    """How one send attempt ended."""
+
+    sent: bool
+    code: int | None
+    reply: str
+    # A server that answered (4xx) counts towards the attempt limit; an unreachable one does not.
+    answered: bool
+
+
+def outcome_of(exc: BaseException) -> SmtpOutcome:
+    """Classify an aiosmtplib error by its SMTP reply code."""
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused) and exc.recipients:
+        first = exc.recipients[0]
+        return SmtpOutcome(False, first.code, first.message, True)
+    if isinstance(exc, aiosmtplib.SMTPResponseException) and not isinstance(
+        exc, aiosmtplib.SMTPServerDisconnected
+    ):
+        return SmtpOutcome(False, exc.code, exc.message, True)
+    return SmtpOutcome(False, None, f"{type(exc).__name__}: {exc}"[:1000], False)
+
+
+def is_permanent(outcome: SmtpOutcome) -> bool:
+    """5xx: the server refused for good; retrying would only repeat the refusal."""
+    return outcome.code is not None and 500 <= outcome.code < 600
+
+
+class DeliverySender:
+    """A worker sending pending immediate deliveries whose time has come."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        smtp: SmtpSettings,
+        clock: Clock,
+        *,
+        batch_size: int,
+        poll_interval: float,
+        retry_base: float,
+        retry_max: float,
+        max_attempts: int,
+    ) -> None:
+        self._sessions = sessions
+        self._smtp = smtp
+        self._clock = clock
+        self._batch_size = batch_size
+        self._poll_interval = poll_interval
+        self._retry_base = retry_base
+        self._retry_max = retry_max
+        self._max_attempts = max_attempts
+        self._stopping = asyncio.Event()
+        self._gauges_at: float | None = None
+        self._envelope_sender = parseaddr(smtp.sender)[1] or smtp.sender
+
+    def stop(self) -> None:
+        """Finish the batch in flight and return."""
+        self._stopping.set()
+
+    async def run(self) -> None:
+        """Send until stopped; database hiccups are logged and waited out."""
+        log.info("delivery sender started", smtp=f"{self._smtp.host}:{self._smtp.port}")
+        while not self._stopping.is_set():
+            try:
+                handled = await self.send_due()
+                await self._refresh_gauges()
+            except Exception as exc:  # the sender must outlive any single failure
+                log.exception("delivery sender error", error=repr(exc))
+                handled = 0
+            if handled < self._batch_size:
+                try:
+                    await asyncio.wait_for(self._stopping.wait(), self._poll_interval)
+                except TimeoutError:
+                    pass
+        log.info("delivery sender stopped")
+
+    async def send_due(self) -> int:
+        """Send one batch of due deliveries; the row locks keep other replicas off them."""
+        now = self._clock.now()
+        async with self._sessions() as session, session.begin():
+            batch = (
+                (
+                    await session.exec(
+                        select(Delivery)
+                        .where(
+                            Delivery.status == DeliveryStatus.pending.value,
+                            Delivery.channel == Channel.immediate.value,
+                            Delivery.due_at <= now,
+                        )
+                        .order_by(Delivery.due_at, Delivery.created_at)
+                        .limit(self._batch_size)
+                        .with_for_update(skip_locked=True)
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            if not batch:
+                return 0
+            client: aiosmtplib.SMTP | None = None
+            try:
+                for delivery in batch:
+                    if client is None:
+                        try:
+                            client = await self._connect()
+                        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+                            self._settle(delivery, outcome_of(exc))
+                            continue
+                    try:
+                        await client.send_message(
+                            self._message(delivery),
+                            sender=self._envelope_sender,
+                            recipients=[delivery.recipient],
+                        )
+                        self._settle(delivery, SmtpOutcome(True, 250, "OK", True))
+                    except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+                        self._settle(delivery, outcome_of(exc))
+                        # After a refusal the session state is unclear; a fresh one is cheap.
+                        await self._close(client)
+                        client = None
+                    session.add(delivery)
+            finally:
+                if client is not None:
+                    await self._close(client)
+        return len(batch)
+
+    def _message(self, delivery: Delivery):
+        return build_message(
+            sender=self._smtp.sender,
+            recipient=delivery.recipient,
+            subject=delivery.subject,
+            text=delivery.body_text,
+            html=delivery.body_html,
+            message_id=delivery.message_id,
+            thread_message_id=delivery.thread_message_id,
+            date_sent=self._clock.now(),
+        )
+
+    async def _connect(self) -> aiosmtplib.SMTP:
+        client = aiosmtplib.SMTP(
+            hostname=self._smtp.host,
+            port=self._smtp.port,
+            use_tls=self._smtp.use_tls,
+            start_tls=self._smtp.starttls,
+            timeout=self._smtp.timeout_seconds,
+        )
+        await client.connect()
+        if self._smtp.username:
+            await client.login(self._smtp.username, self._smtp.password or "")
+        return client
+
+    @staticmethod
+    async def _close(client: aiosmtplib.SMTP) -> None:
+        try:
+            await client.quit()
+        except (aiosmtplib.SMTPException, OSError, TimeoutError):
+            client.close()
+
+    def _settle(self, delivery: Delivery, outcome: SmtpOutcome) -> None:
+        """Record an attempt: sent, failed for good, or due again after a backoff."""
+        now = self._clock.now()
+        delivery.attempts += 1
+        delivery.last_attempt_at = now
+        delivery.last_smtp_code = outcome.code
+        delivery.last_smtp_reply = outcome.reply[:1000]
+        fields = {"delivery_id": str(delivery.id), "recipient": delivery.recipient}
+        if outcome.sent:
+            delivery.status = DeliveryStatus.sent.value
+            delivery.sent_at = now
+            DELIVERY_OUTCOMES.labels(delivery.kind, "sent").inc()
+            log.info("email sent", message_id=delivery.message_id, **fields)
+            return
+        exhausted = outcome.answered and delivery.attempts >= self._max_attempts
+        if is_permanent(outcome) or exhausted:
+            delivery.status = DeliveryStatus.failed.value
+            DELIVERY_OUTCOMES.labels(delivery.kind, "failed").inc()
+            log.error("email failed", code=outcome.code, reply=outcome.reply, **fields)
+            return
+        delay = backoff_seconds(delivery.attempts, self._retry_max, base=self._retry_base)
+        delivery.due_at = now + timedelta(seconds=delay)
+        DELIVERY_OUTCOMES.labels(delivery.kind, "retried").inc()
+        log.warning(
+            "email deferred", code=outcome.code, reply=outcome.reply, retry_in=delay, **fields
+        )
+
+    async def _refresh_gauges(self) -> None:
+        # Wall time, not the service clock: a test's frozen clock must not freeze the metrics.
+        now = time.monotonic()
+        if self._gauges_at is not None and now - self._gauges_at < GAUGE_REFRESH_SECONDS:
+            return
+        self._gauges_at = now
+        async with self._sessions() as session:
+            counts = dict(
+                (
+                    await session.exec(
+                        select(Delivery.status, func.count()).group_by(Delivery.status)
+                    )
+                ).all()
+            )
+        for status in DeliveryStatus:
+            DELIVERIES_BY_STATUS.labels(status.value).set(counts.get(status.value, 0))

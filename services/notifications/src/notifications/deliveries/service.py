@@ -1,0 +1,220 @@
+"""Turning a decided notification into delivery rows, and reading them back."""
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from uuid import UUID, uuid4
+
+from sqlalchemy import func, select, update
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from common.logging import get_logger
+from common.problems import NotFound
+from notifications.alerts.models import Alert
+from notifications.deliveries.email import (
+    RenderedEmail,
+    TrendPoint,
+    format_number,
+    message_id_for,
+    render_alert,
+)
+from notifications.deliveries.models import (
+    Channel,
+    Delivery,
+    DeliveryStatus,
+    NotificationKind,
+    RecipientType,
+)
+from notifications.directory.service import recent_values
+from notifications.policy import Policy
+from notifications.subscriptions.service import Recipient
+
+log = get_logger(__name__)
+CAP_WINDOW = timedelta(hours=1)
+
+
+def channel_for(sent_in_last_hour: int, hourly_cap: int) -> Channel:
+    """Immediate while the recipient is under the hourly cap; the excess waits for the digest."""
+    return Channel.immediate if sent_in_last_hour < hourly_cap else Channel.digest
+
+
+async def render_for(
+    session: AsyncSession, alert: Alert, notification: NotificationKind, policy: Policy
+) -> RenderedEmail:
+    """The email about an alert, with the indicator's recent values when it has any."""
+    trend: list[TrendPoint] = []
+    if alert.subject_type == "indicator":
+        trend = [
+            TrendPoint(v.period, format_number(v.value, alert.unit))
+            for v in await recent_values(session, alert.subject_id)
+        ]
+    return render_alert(alert, notification, trend=trend, links=policy.links)
+
+
+async def notify(
+    session: AsyncSession,
+    alert: Alert,
+    notification: NotificationKind,
+    recipients: Sequence[Recipient],
+    policy: Policy,
+    *,
+    due_at: datetime | None = None,
+) -> list[Delivery]:
+    """Write one pending delivery per recipient in the caller's transaction."""
+    if not recipients:
+        log.warning("alert has nobody to notify", alert_id=str(alert.id), kind=notification.value)
+        return []
+    now = policy.clock.now()
+    email = await render_for(session, alert, notification, policy)
+    created = []
+    for recipient in recipients:
+        recent = await session.scalar(
+            select(func.count()).where(
+                func.lower(Delivery.recipient) == recipient.address.lower(),
+                Delivery.channel == Channel.immediate.value,
+                Delivery.kind != NotificationKind.digest.value,
+                Delivery.status != DeliveryStatus.cancelled.value,
+                Delivery.created_at > now - CAP_WINDOW,
+            )
+        )
+        delivery_id = uuid4()
+        delivery = Delivery(
+            id=delivery_id,
+            alert_id=alert.id,
+            kind=notification.value,
+            channel=channel_for(recent or 0, policy.hourly_cap).value,
+            status=DeliveryStatus.pending.value,
+            recipient=recipient.address,
+            recipient_type=recipient.type.value,
+            department_id=recipient.department_id,
+            coordinator_id=recipient.coordinator_id,
+            region=alert.region,
+            subject=email.subject,
+            body_text=email.text,
+            body_html=email.html,
+            message_id=message_id_for(delivery_id, policy.sender),
+            thread_message_id=await thread_of(session, alert.id, recipient.address),
+            created_at=now,
+            due_at=due_at or now,
+        )
+        session.add(delivery)
+        created.append(delivery)
+        if delivery.channel == Channel.digest.value:
+            log.info("hourly cap reached, deferred to digest", recipient=recipient.address)
+    await session.flush()
+    log.info(
+        "notification queued",
+        alert_id=str(alert.id),
+        kind=notification.value,
+        recipients=len(created),
+    )
+    return created
+
+
+async def thread_of(session: AsyncSession, alert_id: UUID, address: str) -> str | None:
+    """The Message-ID of the first email about an alert to an address, which later ones cite."""
+    return await session.scalar(
+        select(Delivery.message_id)
+        .where(
+            Delivery.alert_id == alert_id,
+            func.lower(Delivery.recipient) == address.lower(),
+            Delivery.status != DeliveryStatus.cancelled.value,
+        )
+        .order_by(Delivery.created_at, Delivery.id)
+        .limit(1)
+    )
+
+
+async def recipients_of(session: AsyncSession, alert_id: UUID) -> list[Recipient]:
+    """Everyone told about an alert so far, in the order they were first told."""
+    rows = await session.exec(
+        select(Delivery)
+        .where(
+            Delivery.alert_id == alert_id,
+            Delivery.status != DeliveryStatus.cancelled.value,
+            Delivery.kind.in_(
+                [
+                    NotificationKind.opened.value,
+                    NotificationKind.escalated.value,
+                    NotificationKind.reminder.value,
+                ]
+            ),
+        )
+        .order_by(Delivery.created_at, Delivery.id)
+    )
+    seen: dict[str, Recipient] = {}
+    for d in rows.scalars().all():
+        seen.setdefault(
+            d.recipient.lower(),
+            Recipient(
+                d.recipient, RecipientType(d.recipient_type), d.department_id, d.coordinator_id
+            ),
+        )
+    return list(seen.values())
+
+
+async def withdraw_resolution(session: AsyncSession, alert_id: UUID) -> bool:
+    """Cancel a held resolution notice; False when one was already sent (too late to withdraw)."""
+    sent = await session.scalar(
+        select(func.count()).where(
+            Delivery.alert_id == alert_id,
+            Delivery.kind == NotificationKind.resolved.value,
+            Delivery.status.in_([DeliveryStatus.sent.value, DeliveryStatus.digested.value]),
+        )
+    )
+    if sent:
+        return False
+    await session.exec(
+        update(Delivery)
+        .where(
+            Delivery.alert_id == alert_id,
+            Delivery.kind == NotificationKind.resolved.value,
+            Delivery.status == DeliveryStatus.pending.value,
+        )
+        .values(status=DeliveryStatus.cancelled.value)
+    )
+    return True
+
+
+async def list_page(
+    session: AsyncSession,
+    *,
+    status: DeliveryStatus | None,
+    alert_id: UUID | None,
+    recipient: str | None,
+    kind: NotificationKind | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[Delivery], int]:
+    """A page of deliveries, newest first."""
+    query = select(Delivery)
+    if status is not None:
+        query = query.where(Delivery.status == status.value)
+    if alert_id is not None:
+        query = query.where(Delivery.alert_id == alert_id)
+    if recipient:
+        query = query.where(func.lower(Delivery.recipient) == recipient.lower())
+    if kind is not None:
+        query = query.where(Delivery.kind == kind.value)
+    total = await session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = await session.exec(
+        query.order_by(Delivery.created_at.desc(), Delivery.id).limit(limit).offset(offset)
+    )
+    return list(rows.scalars().all()), total or 0
+
+
+async def get(session: AsyncSession, delivery_id: UUID) -> Delivery:
+    """One delivery."""
+    delivery = await session.get(Delivery, delivery_id)
+    if delivery is None:
+        raise NotFound(f"Delivery {delivery_id} does not exist")
+    return delivery
+
+
+async def of_alert(session: AsyncSession, alert_id: UUID) -> list[Delivery]:
+    """Every delivery about an alert, oldest first."""
+    rows = await session.exec(
+        select(Delivery)
+        .where(Delivery.alert_id == alert_id)
+        .order_by(Delivery.created_at, Delivery.id)
+    )
+    return list(rows.scalars().all())

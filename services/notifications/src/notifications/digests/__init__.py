@@ -1,0 +1,1 @@
+"""The daily digest: one email per recipient and region summarising the day's alerts."""

@@ -1,0 +1,1 @@
+"""Read models of departments, coordinators, projects and indicators, fed only by events."""

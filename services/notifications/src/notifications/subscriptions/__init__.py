@@ -1,0 +1,1 @@
+"""Coordinators' subscriptions: which alert kinds, immediately or in the daily digest."""

@@ -1,0 +1,89 @@
+"""Subscription CRUD."""
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Query, Request, Response, status
+
+from common.security import PrincipalDep
+from common.web import UnitOfWorkDep
+from notifications.pagination import Page, PageDep
+from notifications.subscriptions import service
+from notifications.subscriptions.models import DeliveryMode
+from notifications.subscriptions.schemas import (
+    SubscriptionCreate,
+    SubscriptionPublic,
+    SubscriptionUpdate,
+)
+
+router = APIRouter(prefix="/subscriptions", tags=["subscriptions"])
+
+
+@router.get("", summary="List subscriptions")
+async def list_subscriptions(
+    uow: UnitOfWorkDep,
+    principal: PrincipalDep,
+    page: PageDep,
+    coordinator_id: UUID | None = None,
+    region: Annotated[str | None, Query(examples=["leningrad-oblast"])] = None,
+    mode: DeliveryMode | None = None,
+) -> Page[SubscriptionPublic]:
+    """Subscriptions, filtered by coordinator, region or mode."""
+    items, total = await service.list_page(
+        uow.session,
+        coordinator_id=coordinator_id,
+        region=region,
+        mode=mode,
+        limit=page.limit,
+        offset=page.offset,
+    )
+    return Page(items=items, total=total, limit=page.limit, offset=page.offset)
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    summary="Subscribe a coordinator",
+    responses={409: {"description": "The coordinator already has a subscription in this mode"}},
+)
+async def create_subscription(
+    data: SubscriptionCreate, uow: UnitOfWorkDep, principal: PrincipalDep, request: Request
+) -> SubscriptionPublic:
+    """Choose which alert kinds a coordinator receives, immediately or in the daily digest."""
+    created = await service.create(uow.session, data, request.app.state.clock.now())
+    await uow.commit()
+    return created
+
+
+@router.get("/{subscription_id}", summary="One subscription")
+async def get_subscription(
+    subscription_id: UUID, uow: UnitOfWorkDep, principal: PrincipalDep
+) -> SubscriptionPublic:
+    """A subscription by id."""
+    return await service.get(uow.session, subscription_id)
+
+
+@router.patch("/{subscription_id}", summary="Change a subscription")
+async def update_subscription(
+    subscription_id: UUID,
+    data: SubscriptionUpdate,
+    uow: UnitOfWorkDep,
+    principal: PrincipalDep,
+    request: Request,
+) -> SubscriptionPublic:
+    """Change the kinds or the mode."""
+    updated = await service.update(
+        uow.session, subscription_id, data, request.app.state.clock.now()
+    )
+    await uow.commit()
+    return updated
+
+
+@router.delete("/{subscription_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Unsubscribe")
+async def delete_subscription(
+    subscription_id: UUID, uow: UnitOfWorkDep, principal: PrincipalDep
+) -> Response:
+    """Remove a subscription; the coordinator then hears nothing in that mode."""
+    await service.delete(uow.session, subscription_id)
+    await uow.commit()
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

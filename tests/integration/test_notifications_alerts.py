@@ -1,0 +1,85 @@
+"""Alerts end to end inside the notifications service: real Kafka, PostgreSQL and SMTP sink."""
+
+import pytest
+
+from common.events import BackOnTrack, TargetMissed
+from tests.integration.notifications_fixtures import (
+    EventSource,
+    Mailbox,
+    World,
+    header,
+    known_to,
+    notifications_service,
+    service_settings,
+)
+
+pytestmark = pytest.mark.integration
+
+
+async def test_target_missed_emails_each_recipient_once_and_resolution_once(database_factory):
+    source_db = await database_factory("projects")
+    settings = service_settings(await database_factory("notifications"))
+    world, mailbox = World(), Mailbox()
+    recipients = [*world.department_emails, world.coordinator_email]
+    missed = TargetMissed(**world.facts("2023", "50", "41"))
+
+    async with EventSource(source_db) as source:
+        async with notifications_service(settings) as service:
+            await source.publish(*world.directory_events())
+            await known_to(service, world)
+            [event_id] = await source.publish(missed)
+            first = {r: (await mailbox.wait_for(r, 1))[0] for r in recipients}
+
+            # The same record again, and the same facts as a new event: nothing new is sent.
+            await source.redeliver(event_id)
+            await source.publish(missed)
+            async with service.client() as client:
+                alerts = (
+                    await client.get("/api/v1/alerts", params={"region": world.region})
+                ).json()
+                assert alerts["total"] == 1
+                [alert] = alerts["items"]
+                detail = await _wait_for_events(client, alert["id"], 2)
+
+        # A restart re-reads nothing already applied and sends nothing more.
+        async with notifications_service(settings) as service:
+            await source.publish(BackOnTrack(**world.facts("2023", "50", "52")))
+            resolutions = {r: await mailbox.wait_for(r, 2) for r in recipients}
+            async with service.client() as client:
+                resolved = (await client.get(f"/api/v1/alerts/{alert['id']}")).json()
+
+    subject = first[world.coordinator_email]["Subject"]
+    assert subject == (
+        "[Ленинградская область] Целевое значение не достигнуто: Доля учащихся, обеспеченных "
+        "доступом к высокоскоростному… — 2023: факт 41 %, план 50 %"
+    )
+    text = first[world.department_emails[0]]["Text"]
+    assert "Цифровая школа" in text and "КЦР ЛО" in text and "−9 п. п." in text
+    assert "<td>" in first[world.department_emails[0]]["HTML"]
+    assert alert["state"] == "open" and alert["kind"] == "target_missed"
+    assert [e["effect"] for e in detail["events"]] == ["opened", "updated"]
+    assert sorted(d["recipient"] for d in detail["deliveries"]) == sorted(recipients)
+
+    for recipient in recipients:
+        opening, resolution = resolutions[recipient]
+        assert len(resolutions[recipient]) == 2, recipient
+        assert resolution["Subject"].startswith(
+            "[Ленинградская область] Показатель вернулся к плану: Доля учащихся"
+        )
+        assert "факт 52 %, план 50 %" in resolution["Subject"]
+        first_id = header(opening, "Message-Id")
+        assert header(resolution, "In-Reply-To") == first_id
+        assert header(resolution, "References") == first_id
+    assert resolved["state"] == "resolved" and resolved["resolved_by"] == "back_on_track"
+    assert len(resolved["deliveries"]) == 2 * len(recipients)
+    assert {d["status"] for d in resolved["deliveries"]} == {"sent"}
+
+
+async def _wait_for_events(client, alert_id: str, count: int) -> dict:
+    from tests.integration.notifications_fixtures import eventually
+
+    async def enough():
+        detail = (await client.get(f"/api/v1/alerts/{alert_id}")).json()
+        return detail if len(detail["events"]) >= count else None
+
+    return await eventually(enough, f"{count} events behind the alert")
