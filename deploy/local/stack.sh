@@ -77,12 +77,13 @@ apt_install() {
     mkdir -p "$LOGS"
     say "installing from Debian's packages: $* (log: $LOGS/apt.log)"
     if [[ -z $APT_UPDATED ]]; then
-        as_root env DEBIAN_FRONTEND=noninteractive apt-get update >>"$LOGS/apt.log" 2>&1 ||
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get update >>"$LOGS/apt.log" 2>&1 9>&- ||
             fail apt "apt-get update failed"
         APT_UPDATED=1
     fi
+    # Package scripts may start PostgreSQL: like every daemon, it must not inherit the lock (fd 9).
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@" \
-        >>"$LOGS/apt.log" 2>&1 || fail apt "apt-get install $* failed"
+        >>"$LOGS/apt.log" 2>&1 9>&- || fail apt "apt-get install $* failed"
 }
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -196,7 +197,7 @@ postgres_up() {
         pg_lsclusters -h | awk '{ print $1, $2 }' | grep -qx "$newest main" && name=stack
         say "postgres: creating cluster $newest/$name on port $PG_PORT"
         mkdir -p "$LOGS"
-        as_root pg_createcluster --port "$PG_PORT" "$newest" "$name" >>"$LOGS/postgres.log" 2>&1 ||
+        as_root pg_createcluster --port "$PG_PORT" "$newest" "$name" >>"$LOGS/postgres.log" 2>&1 9>&- ||
             fail postgres "pg_createcluster failed"
         cluster="$(pg_cluster)"
     fi
@@ -204,7 +205,7 @@ postgres_up() {
     if [[ $status != online* ]]; then
         say "postgres: starting cluster $version/$name"
         mkdir -p "$RUN" "$LOGS"
-        as_root pg_ctlcluster "$version" "$name" start >>"$LOGS/postgres.log" 2>&1 ||
+        as_root pg_ctlcluster "$version" "$name" start >>"$LOGS/postgres.log" 2>&1 9>&- ||
             fail postgres "pg_ctlcluster $version $name start failed; its own log: $(pg_lsclusters -h | awk -v p="$PG_PORT" '$3 == p { print $7 }')"
         printf '%s %s\n' "$version" "$name" >"$RUN/postgres.owned"
     elif [[ -f $RUN/postgres.installed && ! -f $RUN/postgres.owned ]]; then
@@ -512,7 +513,10 @@ services_down() {
 lock() {
     mkdir -p "$RUN" "$LOGS"
     exec 9>"$RUN/stack.lock"
-    flock -w 900 9 || die "another stack.sh is still busy after 15 minutes"
+    if ! flock -n 9; then
+        say "waiting for another stack.sh to finish (lock: $RUN/stack.lock)"
+        flock -w 900 9 || die "another stack.sh is still busy after 15 minutes"
+    fi
 }
 
 cmd_up() {
