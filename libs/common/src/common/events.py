@@ -181,6 +181,14 @@ class Status(StrEnum):
     behind = "behind"
 
 
+class Frequency(StrEnum):
+    """How often an indicator is reported; also the granularity of a period."""
+
+    annual = "annual"
+    quarterly = "quarterly"
+    monthly = "monthly"
+
+
 class IndicatorSnapshot(BaseModel):
     """What consumers need to know about an indicator."""
 
@@ -195,6 +203,8 @@ class IndicatorSnapshot(BaseModel):
     unit: str
     direction: Direction
     targets: dict[int, Decimal] = Field(description="Year → target value")
+    frequency: Frequency | None = None
+    active: bool = Field(True, description="False once the indicator is archived")
 
 
 @contract("indicator.created", INDICATORS_TOPIC, "indicator_id")

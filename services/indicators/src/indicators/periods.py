@@ -5,16 +5,8 @@ import re
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from enum import StrEnum
 
-
-class Frequency(StrEnum):
-    """How often an indicator is reported; also the granularity of a period."""
-
-    annual = "annual"
-    quarterly = "quarterly"
-    monthly = "monthly"
-
+from common.events import Frequency
 
 # Finer granularity has the larger rank: a period may be reported at its frequency or finer.
 _RANK = {Frequency.annual: 0, Frequency.quarterly: 1, Frequency.monthly: 2}

@@ -1,0 +1,167 @@
+"""Request and response shapes of indicators, targets, summaries and the behind list."""
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, ValidationInfo, field_validator
+
+from common.events import Direction, Frequency, Status
+
+PERCENT = "%"
+MIN_YEAR, MAX_YEAR = 2000, 2100
+
+# Decimals are finite (pydantic refuses NaN and infinities) and travel as exact strings
+# without trailing zeros ("60", "12.5").
+Value = Annotated[
+    Decimal,
+    PlainSerializer(lambda d: format(d.normalize(), "f"), return_type=str, when_used="json"),
+]
+Year = Annotated[int, Field(ge=MIN_YEAR, le=MAX_YEAR)]
+
+
+def check_percent_targets(unit: str | None, targets: dict[int, Decimal] | None) -> None:
+    """A share's targets lie between 0 and 100."""
+    if unit == PERCENT and targets:
+        bad = sorted(year for year, value in targets.items() if not 0 <= value <= 100)
+        if bad:
+            raise ValueError(f"a % indicator's targets must lie between 0 and 100 (years {bad})")
+
+
+class BaselineIn(BaseModel):
+    """A measured value before the targets start, anchoring the first year's line."""
+
+    value: Value
+    year: Year
+
+
+class IndicatorBase(BaseModel):
+    """Fields an indicator is defined by."""
+
+    unit: str = Field(min_length=1, max_length=50, examples=["%"])
+    direction: Direction = Direction.higher_is_better
+    frequency: Frequency = Frequency.annual
+    targets: dict[Year, Value] = Field(
+        min_length=1, description="Year → target value", examples=[{2022: 40, 2023: 60, 2024: 80}]
+    )
+    baseline: BaselineIn | None = None
+    tolerance_percent: Value = Field(
+        Decimal(5),
+        ge=0,
+        le=100,
+        description="How far short of the expected value, in % of it, still counts as at risk",
+    )
+
+    @field_validator("targets")
+    @classmethod
+    def _targets_valid(cls, targets: dict[int, Decimal], info: ValidationInfo) -> dict:
+        check_percent_targets(info.data.get("unit"), targets)
+        return targets
+
+
+class IndicatorCreate(IndicatorBase):
+    """An indicator, created or brought up to date by its natural key (project_id, name)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "project_id": "0b6f3c52-4d3e-4c8e-9a51-6f1d2b7c9e10",
+                    "name": "Доля школ с широкополосным доступом в Интернет",
+                    "unit": "%",
+                    "direction": "higher_is_better",
+                    "frequency": "quarterly",
+                    "targets": {"2022": 60, "2023": 80, "2024": 100},
+                    "baseline": {"value": 45, "year": 2021},
+                    "tolerance_percent": 5,
+                    "region": "leningrad-oblast",
+                }
+            ]
+        }
+    )
+
+    project_id: UUID
+    name: str = Field(min_length=1, max_length=1000)
+    region: str | None = Field(
+        None,
+        min_length=1,
+        max_length=100,
+        description="Region slug; needed only while the project's events have not arrived yet",
+    )
+
+
+class IndicatorUpdate(BaseModel):
+    """A partial change; `targets`, when given, replaces all targets."""
+
+    name: str | None = Field(None, min_length=1, max_length=1000)
+    unit: str | None = Field(None, min_length=1, max_length=50)
+    direction: Direction | None = None
+    frequency: Frequency | None = None
+    targets: dict[Year, Value] | None = Field(None, min_length=1)
+    baseline: BaselineIn | None = None
+    tolerance_percent: Value | None = Field(None, ge=0, le=100)
+
+
+class CurrentStatus(BaseModel):
+    """The status of the chronologically latest evaluated period."""
+
+    period: str
+    status: Status
+    expected: Value | None
+    actual: Value | None
+    gap: Value | None
+    gap_percent: Value | None
+
+
+class IndicatorPublic(BaseModel):
+    """An indicator with its targets and current status."""
+
+    id: UUID
+    project_id: UUID
+    name: str
+    unit: str
+    direction: Direction
+    frequency: Frequency
+    targets: dict[int, Value]
+    baseline: BaselineIn | None
+    tolerance_percent: Value
+    region: str
+    sector_number: int | None
+    responsible_department_id: UUID | None
+    project_known: bool = Field(description="Whether the project's events have arrived")
+    current: CurrentStatus | None
+    archived: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+StatusFilter = Literal["on_track", "at_risk", "behind", "no_data"]
+GroupBy = Literal["region", "sector", "department", "project"]
+
+
+class StatusCounts(BaseModel):
+    """How many indicators stand where."""
+
+    on_track: int = 0
+    at_risk: int = 0
+    behind: int = 0
+    no_data: int = 0
+    total: int = 0
+
+
+class SummaryGroup(BaseModel):
+    """Counts by status for one region, sector, department or project."""
+
+    region: str
+    key: str | None = Field(description="Sector number, department id or project id")
+    name: str | None = Field(description="Sector, department or project name when known")
+    counts: StatusCounts
+
+
+class Summary(BaseModel):
+    """Counts by status, grouped."""
+
+    group_by: GroupBy
+    groups: list[SummaryGroup]
+    totals: StatusCounts

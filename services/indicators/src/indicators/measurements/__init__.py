@@ -1,0 +1,1 @@
+"""Measured values, their revisions and evaluations, single and bulk."""

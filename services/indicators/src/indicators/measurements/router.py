@@ -1,0 +1,216 @@
+"""HTTP API of measurements: record (idempotently), timeline, evaluation, bulk import."""
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import JSONResponse
+
+from common.pagination import Page, PageDep
+from common.problems import Problem, Unprocessable
+from common.security import PrincipalDep
+from common.web import UnitOfWorkDep
+from indicators.measurements import service
+from indicators.measurements.rows import (
+    ImportFormatError,
+    MeasurementRow,
+    read_csv,
+    read_json,
+)
+from indicators.measurements.schemas import (
+    PERIOD_PATTERN,
+    ImportResult,
+    IndicatorEvaluation,
+    MeasurementCreate,
+    MeasurementPublic,
+)
+from indicators.periods import Period
+
+router = APIRouter(tags=["measurements"])
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=200,
+        description="Makes retries safe: the same key and body get the first answer again",
+    ),
+]
+
+IMPORT_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "text/csv": {
+                "schema": {"type": "string"},
+                "example": (
+                    "indicator_id;period;value;as_of;reported_by;comment;source\n"
+                    "0b6f3c52-4d3e-4c8e-9a51-6f1d2b7c9e10;2023-Q2;57,5;2023-07-05;"
+                    "Комитет цифрового развития;;ГИС «Мониторинг»\n"
+                ),
+            },
+            "application/json": {
+                "schema": {"type": "array", "items": MeasurementCreate.model_json_schema()},
+                "example": [
+                    {
+                        "indicator_id": "0b6f3c52-4d3e-4c8e-9a51-6f1d2b7c9e10",
+                        "period": "2023-Q2",
+                        "value": 57.5,
+                        "reported_by": "Комитет цифрового развития",
+                    }
+                ],
+            },
+        },
+    }
+}
+
+
+@router.post(
+    "/indicators/{indicator_id}/measurements",
+    status_code=201,
+    response_model=MeasurementPublic,
+    summary="Report a value for a period (a second value for a period is a revision)",
+    responses={
+        404: {"description": "Unknown indicator"},
+        409: {"description": "The same Idempotency-Key is in flight"},
+        422: {"description": "A bad period or value, or a reused Idempotency-Key"},
+    },
+)
+async def record_measurement(
+    indicator_id: UUID,
+    body: MeasurementCreate,
+    request: Request,
+    uow: UnitOfWorkDep,
+    principal: PrincipalDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Record, evaluate and announce one measurement."""
+    conn = await service.driver_connection(uow.session)
+    fingerprint = service.request_hash(str(indicator_id), body.model_dump(mode="json"))
+    if idempotency_key is not None:
+        stored = await service.replay(conn, idempotency_key, fingerprint)
+        if stored is not None:
+            status_code, payload = stored
+            return JSONResponse(payload, status_code, headers={"Idempotent-Replayed": "true"})
+    now = request.app.state.clock.now()
+    row = MeasurementRow(
+        indicator_id=indicator_id,
+        period=Period.parse(body.period),
+        value=body.value,
+        as_of=body.as_of or now.date(),
+        reported_by=body.reported_by,
+        comment=body.comment,
+        source=body.source,
+    )
+    recorded = await service.record_one(
+        conn, indicator_id, row, now=now, source=request.app.state.settings.service_name
+    )
+    payload = recorded.model_dump(mode="json")
+    if idempotency_key is not None:
+        await service.remember(conn, idempotency_key, fingerprint, 201, payload)
+    await uow.commit()
+    return JSONResponse(payload, 201)
+
+
+@router.get(
+    "/indicators/{indicator_id}/measurements",
+    summary="The timeline of an indicator's values with every revision",
+)
+async def measurement_timeline(
+    indicator_id: UUID,
+    uow: UnitOfWorkDep,
+    principal: PrincipalDep,
+    page: PageDep,
+    period: Annotated[str | None, Query(pattern=PERIOD_PATTERN)] = None,
+) -> Page[MeasurementPublic]:
+    """Revisions by period; `latest` marks the one that counts."""
+    conn = await service.driver_connection(uow.session)
+    return await service.timeline(conn, indicator_id, page, period)
+
+
+@router.get(
+    "/indicators/{indicator_id}/evaluation",
+    summary="Expected versus actual per period, with year-end forecasts",
+)
+async def indicator_evaluation(
+    indicator_id: UUID,
+    request: Request,
+    uow: UnitOfWorkDep,
+    principal: PrincipalDep,
+    year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+) -> IndicatorEvaluation:
+    """Every period the indicator owes in its target years (or one year)."""
+    conn = await service.driver_connection(uow.session)
+    return await service.indicator_evaluation(
+        conn, indicator_id, request.app.state.settings.report_deadline_days, year
+    )
+
+
+@router.post(
+    "/measurements:import",
+    status_code=201,
+    summary="Import many measurements at once: all rows or none",
+    description=(
+        "CSV (UTF-8, `;` or `,`, a header naming indicator_id, period, value, reported_by and "
+        "optionally as_of, comment, source; a decimal comma is accepted) or a JSON array of "
+        "rows. Every row is checked first; any error answers 422 with `errors` listing row "
+        "number (1 = first data row), field and message, and nothing is written. Otherwise all "
+        "rows are written in one transaction; rows of the same period count as successive "
+        "revisions in file order."
+    ),
+    openapi_extra=IMPORT_BODY,
+    responses={
+        413: {"description": "More rows than IMPORT_MAX_ROWS"},
+        415: {"description": "Neither CSV nor JSON"},
+        422: {"description": "Per-row errors; nothing was written"},
+    },
+)
+async def import_measurements(
+    request: Request,
+    uow: UnitOfWorkDep,
+    principal: PrincipalDep,
+    idempotency_key: IdempotencyKey = None,
+) -> ImportResult:
+    """Validate every row, then write them all in one transaction."""
+    settings = request.app.state.settings
+    body = await request.body()
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    try:
+        if content_type in ("application/json", "text/json"):
+            raw_rows = read_json(body)
+        elif content_type in ("text/csv", "text/plain", "application/csv"):
+            raw_rows = read_csv(body)
+        else:
+            raise Problem(
+                f"send text/csv or application/json, not {content_type or 'no content type'}",
+                status=415,
+            )
+    except ImportFormatError as exc:
+        raise Unprocessable(str(exc), errors=[{"field": "body", "message": str(exc)}]) from exc
+    if not raw_rows:
+        raise Unprocessable("no rows to import", errors=[{"field": "body", "message": "empty"}])
+    if len(raw_rows) > settings.import_max_rows:
+        raise Problem(
+            f"{len(raw_rows)} rows; at most {settings.import_max_rows} per import", status=413
+        )
+    conn = await service.driver_connection(uow.session)
+    fingerprint = service.request_hash(content_type, body)
+    if idempotency_key is not None:
+        stored = await service.replay(conn, idempotency_key, fingerprint)
+        if stored is not None:
+            status_code, payload = stored
+            return JSONResponse(payload, status_code, headers={"Idempotent-Replayed": "true"})
+    result = await service.import_rows(
+        conn,
+        raw_rows,
+        now=request.app.state.clock.now(),
+        source=settings.service_name,
+        max_errors=settings.import_max_errors,
+    )
+    if idempotency_key is not None:
+        await service.remember(
+            conn, idempotency_key, fingerprint, 201, result.model_dump(mode="json")
+        )
+    await uow.commit()
+    return result

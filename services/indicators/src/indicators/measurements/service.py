@@ -1,0 +1,735 @@
+"""Recording measurements, single or in bulk: revisions, evaluations, signals, one transaction.
+
+The same set-based path serves one POST and a 100 000-row import: the indicators involved are
+locked (so revisions of one period are numbered without gaps or races), their period states and
+emitted signals are read once, every row is evaluated in memory, and the results are written
+with one COPY or one array statement per table, outbox rows included.
+"""
+
+import hashlib
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from uuid import UUID, uuid4
+
+import asyncpg
+import structlog
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from common.events import (
+    BackOnTrack,
+    Direction,
+    ForecastMiss,
+    Frequency,
+    IndicatorStatusChanged,
+    IntegrationEvent,
+    MeasurementRecorded,
+    Status,
+    TargetMet,
+    TargetMissed,
+)
+from common.logging import get_logger
+from common.messaging.cloudevents import attributes_for
+from common.pagination import Page, PageParams
+from common.problems import Conflict, NotFound, Unprocessable
+from indicators.evaluation import Baseline, Evaluation, Plan, evaluate, expected_value, forecast
+from indicators.measurements.rows import (
+    IndicatorRules,
+    MeasurementRow,
+    RowError,
+    check_value,
+    parse_row,
+)
+from indicators.measurements.schemas import (
+    EvaluationPublic,
+    ImportResult,
+    IndicatorEvaluation,
+    MeasurementPublic,
+    PeriodEvaluation,
+    YearForecast,
+)
+from indicators.periods import Period, periods_of_year
+from indicators.signals import (
+    Signal,
+    SignalKind,
+    chronology,
+    current_status,
+    signals_for,
+    status_before,
+)
+
+log = get_logger(__name__)
+
+MEASUREMENT_COLUMNS = (
+    "id",
+    "indicator_id",
+    "period",
+    "period_end",
+    "value",
+    "revision",
+    "as_of",
+    "reported_by",
+    "comment",
+    "source",
+    "recorded_at",
+    "expected",
+    "status",
+    "gap",
+    "gap_percent",
+)
+OUTBOX_COLUMNS = ("event_id", "topic", "key", "event_type", "headers", "payload")
+
+
+@dataclass
+class PeriodState:
+    """The latest revision of an indicator-period and its evaluation."""
+
+    measurement_id: UUID
+    revision: int
+    actual: Decimal
+    expected: Decimal | None
+    status: Status | None
+    gap: Decimal | None
+    gap_percent: Decimal | None
+    status_changes: int
+
+
+@dataclass
+class IndicatorContext:
+    """An indicator locked for recording, with its plan, period states and emitted signals."""
+
+    id: UUID
+    region: str
+    department_id: UUID | None
+    rules: IndicatorRules
+    plan: Plan
+    states: dict[Period, PeriodState] = field(default_factory=dict)
+    emitted: set[tuple[str, str, int]] = field(default_factory=set)
+
+
+@dataclass
+class Recorded:
+    """What recording a batch produced."""
+
+    measurements: list[MeasurementPublic]
+    signals: int
+    revisions: int
+
+
+async def driver_connection(session: AsyncSession) -> asyncpg.Connection:
+    """The session's asyncpg connection, inside the session's open transaction."""
+    # The asyncpg adapter opens its transaction lazily, on the first statement it runs.
+    connection = await session.connection()
+    await connection.exec_driver_sql("SELECT 1")
+    raw = await connection.get_raw_connection()
+    return raw.driver_connection
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+async def load_indicators(
+    conn: asyncpg.Connection, indicator_ids: set[UUID], *, lock: bool
+) -> dict[UUID, IndicatorContext]:
+    """The live indicators among `indicator_ids`, locked in id order when `lock`."""
+    ids = sorted(indicator_ids)
+    rows = await conn.fetch(
+        "SELECT id, region, responsible_department_id, unit, frequency, direction, "
+        "baseline_value, baseline_year, tolerance_percent FROM indicators "
+        "WHERE id = ANY($1::uuid[]) AND archived_at IS NULL ORDER BY id"
+        + (" FOR UPDATE" if lock else ""),
+        ids,
+    )
+    targets: dict[UUID, dict[int, Decimal]] = defaultdict(dict)
+    for row in await conn.fetch(
+        "SELECT indicator_id, year, value FROM indicator_targets WHERE indicator_id = ANY($1::uuid[])",
+        ids,
+    ):
+        targets[row["indicator_id"]][row["year"]] = row["value"]
+    contexts = {}
+    for row in rows:
+        baseline = (
+            Baseline(row["baseline_value"], row["baseline_year"])
+            if row["baseline_value"] is not None and row["baseline_year"] is not None
+            else None
+        )
+        plan = Plan(
+            direction=Direction(row["direction"]),
+            targets=targets[row["id"]],
+            baseline=baseline,
+            tolerance_percent=row["tolerance_percent"],
+        )
+        contexts[row["id"]] = IndicatorContext(
+            id=row["id"],
+            region=row["region"],
+            department_id=row["responsible_department_id"],
+            rules=IndicatorRules(
+                unit=row["unit"],
+                frequency=Frequency(row["frequency"]),
+                target_years=frozenset(plan.targets),
+            ),
+            plan=plan,
+        )
+    return contexts
+
+
+async def _load_history(conn: asyncpg.Connection, contexts: dict[UUID, IndicatorContext]) -> None:
+    ids = list(contexts)
+    for row in await conn.fetch(
+        "SELECT indicator_id, period, measurement_id, revision, actual, expected, status, gap, "
+        "gap_percent, status_changes FROM period_states WHERE indicator_id = ANY($1::uuid[])",
+        ids,
+    ):
+        contexts[row["indicator_id"]].states[Period.parse(row["period"])] = PeriodState(
+            measurement_id=row["measurement_id"],
+            revision=row["revision"],
+            actual=row["actual"],
+            expected=row["expected"],
+            status=Status(row["status"]) if row["status"] else None,
+            gap=row["gap"],
+            gap_percent=row["gap_percent"],
+            status_changes=row["status_changes"],
+        )
+    for row in await conn.fetch(
+        "SELECT indicator_id, period, kind, occurrence FROM emitted_signals "
+        "WHERE indicator_id = ANY($1::uuid[])",
+        ids,
+    ):
+        contexts[row["indicator_id"]].emitted.add((row["period"], row["kind"], row["occurrence"]))
+
+
+def _facts(context: IndicatorContext, period: Period, evaluation: Evaluation) -> dict[str, Any]:
+    return {
+        "indicator_id": context.id,
+        "region": context.region,
+        "responsible_department_id": context.department_id,
+        "period": str(period),
+        "expected": evaluation.expected,
+        "actual": evaluation.actual,
+        "gap": evaluation.gap,
+        "gap_percent": evaluation.gap_percent,
+    }
+
+
+def _signal_event(
+    context: IndicatorContext, signal: Signal, before: Status | None, evaluation: Evaluation
+) -> IntegrationEvent:
+    facts = _facts(context, signal.period, evaluation)
+    if signal.kind is SignalKind.status_changed:
+        return IndicatorStatusChanged(**facts, from_status=before, to_status=evaluation.status)
+    if signal.kind is SignalKind.back_on_track:
+        return BackOnTrack(**facts)
+    if signal.kind is SignalKind.target_met:
+        return TargetMet(**facts)
+    return TargetMissed(**facts)
+
+
+class Batch:
+    """Rows evaluated in memory, and the rows, states, signals and events they produce."""
+
+    def __init__(self, contexts: dict[UUID, IndicatorContext], now: datetime) -> None:
+        self.contexts = contexts
+        self.now = now
+        self.measurements: list[tuple] = []
+        self.public: list[MeasurementPublic] = []
+        self.events: list[IntegrationEvent] = []
+        self.signals: list[tuple[UUID, str, str, int]] = []
+        self.touched_states: set[tuple[UUID, Period]] = set()
+        self.touched_years: set[tuple[UUID, int]] = set()
+        self.revisions = 0
+
+    def _claim(
+        self, context: IndicatorContext, period: Period, kind: SignalKind, occurrence: int
+    ) -> bool:
+        """Whether a signal is new; if so it is remembered (at most once per key)."""
+        key = (str(period), kind.value, occurrence)
+        if key in context.emitted:
+            return False
+        context.emitted.add(key)
+        self.signals.append((context.id, *key))
+        return True
+
+    def add(self, row: MeasurementRow) -> None:
+        """Evaluate one row as the next revision of its period."""
+        context = self.contexts[row.indicator_id]
+        previous = context.states.get(row.period)
+        revision = previous.revision + 1 if previous else 1
+        self.revisions += previous is not None
+        measurement_id = uuid4()
+        evaluation = evaluate(context.plan, row.period, row.value)
+        period_text = str(row.period)
+        self.measurements.append(
+            (
+                measurement_id,
+                context.id,
+                period_text,
+                row.period.end,
+                row.value,
+                revision,
+                row.as_of,
+                row.reported_by,
+                row.comment,
+                row.source,
+                self.now,
+                evaluation.expected if evaluation else None,
+                evaluation.status.value if evaluation else None,
+                evaluation.gap if evaluation else None,
+                evaluation.gap_percent if evaluation else None,
+            )
+        )
+        self.public.append(
+            MeasurementPublic(
+                id=measurement_id,
+                indicator_id=context.id,
+                period=period_text,
+                value=row.value,
+                revision=revision,
+                latest=True,
+                as_of=row.as_of,
+                reported_by=row.reported_by,
+                comment=row.comment,
+                source=row.source,
+                recorded_at=self.now,
+                evaluation=EvaluationPublic(
+                    expected=evaluation.expected,
+                    status=evaluation.status,
+                    gap=evaluation.gap,
+                    gap_percent=evaluation.gap_percent,
+                )
+                if evaluation
+                else None,
+            )
+        )
+        self.events.append(
+            MeasurementRecorded(
+                measurement_id=measurement_id,
+                indicator_id=context.id,
+                region=context.region,
+                period=period_text,
+                value=row.value,
+                revision=revision,
+                as_of=row.as_of,
+                reported_by=row.reported_by,
+            )
+        )
+        status_changes = previous.status_changes if previous else 0
+        if evaluation is not None:
+            known = {p: s.status for p, s in context.states.items() if s.status is not None}
+            before = status_before(row.period, known)
+            for signal in signals_for(context.plan, row.period, before, evaluation):
+                occurrence = 0
+                if signal.kind is SignalKind.status_changed:
+                    status_changes += 1
+                    occurrence = status_changes
+                if self._claim(context, signal.period, signal.kind, occurrence):
+                    self.events.append(_signal_event(context, signal, before, evaluation))
+        context.states[row.period] = PeriodState(
+            measurement_id=measurement_id,
+            revision=revision,
+            actual=row.value,
+            expected=evaluation.expected if evaluation else None,
+            status=evaluation.status if evaluation else None,
+            gap=evaluation.gap if evaluation else None,
+            gap_percent=evaluation.gap_percent if evaluation else None,
+            status_changes=status_changes,
+        )
+        self.touched_states.add((context.id, row.period))
+        self.touched_years.add((context.id, row.period.year))
+
+    def forecast_years(self, today: date) -> None:
+        """Warn once per year whose trend misses its target, while the year is still running."""
+        for indicator_id, year in sorted(self.touched_years, key=lambda k: (str(k[0]), k[1])):
+            if today > date(year, 12, 31):
+                continue
+            context = self.contexts[indicator_id]
+            points = sorted(
+                ((p, s.actual) for p, s in context.states.items() if p.year == year),
+                key=lambda point: chronology(point[0]),
+            )
+            result = forecast(context.plan, year, points)
+            if result is None or not result.misses:
+                continue
+            year_period = Period(year, Frequency.annual)
+            if self._claim(context, year_period, SignalKind.forecast_miss, 0):
+                self.events.append(
+                    ForecastMiss(
+                        indicator_id=context.id,
+                        region=context.region,
+                        responsible_department_id=context.department_id,
+                        period=str(year_period),
+                        expected=result.target,
+                        actual=points[-1][1],
+                        gap=result.gap,
+                        gap_percent=result.gap_percent,
+                        projected=result.projected,
+                    )
+                )
+
+    def state_rows(self) -> list[tuple]:
+        """period_states rows to upsert."""
+        rows = []
+        for indicator_id, period in self.touched_states:
+            s = self.contexts[indicator_id].states[period]
+            rows.append(
+                (
+                    indicator_id,
+                    str(period),
+                    s.measurement_id,
+                    s.revision,
+                    s.actual,
+                    s.expected,
+                    s.status.value if s.status else None,
+                    s.gap,
+                    s.gap_percent,
+                    s.status_changes,
+                )
+            )
+        return rows
+
+    def current_rows(self) -> list[tuple]:
+        """The current status of every touched indicator."""
+        rows = []
+        for indicator_id in {i for i, _ in self.touched_states}:
+            context = self.contexts[indicator_id]
+            known = {p: s.status for p, s in context.states.items() if s.status is not None}
+            current = current_status(known)
+            if current is None:
+                continue
+            period, status = current
+            s = context.states[period]
+            rows.append(
+                (
+                    indicator_id,
+                    str(period),
+                    status.value,
+                    s.expected,
+                    s.actual,
+                    s.gap,
+                    s.gap_percent,
+                )
+            )
+        return rows
+
+
+def outbox_records(events: list[IntegrationEvent], source: str) -> list[tuple]:
+    """Outbox rows for COPY: what `uow.publish` stages one by one, for many events at once."""
+    request_id = structlog.contextvars.get_contextvars().get("request_id")
+    records = []
+    for event in events:
+        headers = attributes_for(event, source=source, request_id=request_id)
+        records.append(
+            (
+                UUID(headers["ce_id"]),
+                event.topic,
+                event.aggregate_id,
+                event.type,
+                json.dumps(headers),
+                json.dumps(event.model_dump(mode="json"), ensure_ascii=False),
+            )
+        )
+    return records
+
+
+async def _write(conn: asyncpg.Connection, batch: Batch, source: str) -> None:
+    await conn.copy_records_to_table(
+        "measurements", records=batch.measurements, columns=MEASUREMENT_COLUMNS
+    )
+    states = batch.state_rows()
+    await conn.execute(
+        """
+        INSERT INTO period_states (indicator_id, period, measurement_id, revision, actual,
+                                   expected, status, gap, gap_percent, status_changes)
+        SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::int[], $5::numeric[],
+                             $6::numeric[], $7::text[], $8::numeric[], $9::numeric[], $10::int[])
+        ON CONFLICT (indicator_id, period) DO UPDATE SET
+            measurement_id = excluded.measurement_id, revision = excluded.revision,
+            actual = excluded.actual, expected = excluded.expected, status = excluded.status,
+            gap = excluded.gap, gap_percent = excluded.gap_percent,
+            status_changes = excluded.status_changes
+        """,
+        *([list(column) for column in zip(*states, strict=True)]),
+    )
+    if batch.signals:
+        await conn.execute(
+            """
+            INSERT INTO emitted_signals (indicator_id, period, kind, occurrence)
+            SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[])
+            """,
+            *([list(column) for column in zip(*batch.signals, strict=True)]),
+        )
+    current = batch.current_rows()
+    if current:
+        await conn.execute(
+            """
+            UPDATE indicators AS i SET current_period = c.period, current_status = c.status,
+                current_expected = c.expected, current_actual = c.actual, current_gap = c.gap,
+                current_gap_percent = c.gap_percent, updated_at = now()
+            FROM unnest($1::uuid[], $2::text[], $3::text[], $4::numeric[], $5::numeric[],
+                        $6::numeric[], $7::numeric[])
+                AS c(id, period, status, expected, actual, gap, gap_percent)
+            WHERE i.id = c.id
+            """,
+            *([list(column) for column in zip(*current, strict=True)]),
+        )
+    await conn.copy_records_to_table(
+        "outbox_messages", records=outbox_records(batch.events, source), columns=OUTBOX_COLUMNS
+    )
+
+
+async def record_measurements(
+    conn: asyncpg.Connection,
+    rows: list[MeasurementRow],
+    contexts: dict[UUID, IndicatorContext],
+    *,
+    now: datetime,
+    source: str,
+) -> Recorded:
+    """Write checked rows (in order: a later row of a period revises an earlier one)."""
+    await _load_history(conn, contexts)
+    batch = Batch(contexts, now)
+    for row in rows:
+        batch.add(row)
+    batch.forecast_years(now.date())
+    await _write(conn, batch, source)
+    signals = len(batch.events) - len(rows)
+    log.info(
+        "measurements recorded",
+        rows=len(rows),
+        indicators=len({r.indicator_id for r in rows}),
+        revisions=batch.revisions,
+        signals=signals,
+    )
+    return Recorded(measurements=batch.public, signals=signals, revisions=batch.revisions)
+
+
+def request_hash(*parts: Any) -> str:
+    """A fingerprint of a request, to tell a retry from a different request with the same key."""
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(
+            part
+            if isinstance(part, bytes)
+            else json.dumps(part, sort_keys=True, default=str).encode()
+        )
+        digest.update(b"\x00")
+    return digest.hexdigest()
+
+
+async def replay(conn: asyncpg.Connection, key: str, fingerprint: str) -> tuple[int, Any] | None:
+    """The stored answer to an earlier request with this Idempotency-Key, if any."""
+    row = await conn.fetchrow(
+        "SELECT request_hash, status_code, response FROM idempotency_keys WHERE key = $1", key
+    )
+    if row is None:
+        return None
+    if row["request_hash"] != fingerprint:
+        raise Unprocessable(
+            "this Idempotency-Key was already used for a different request",
+            errors=[{"field": "Idempotency-Key", "message": "reused with a different body"}],
+        )
+    return row["status_code"], _json(row["response"])
+
+
+async def remember(
+    conn: asyncpg.Connection, key: str, fingerprint: str, status_code: int, body: Any
+) -> None:
+    """Store the answer for retries, in the transaction that wrote the effects."""
+    stored = await conn.fetchval(
+        "INSERT INTO idempotency_keys (key, request_hash, status_code, response) "
+        "VALUES ($1, $2, $3, $4) ON CONFLICT (key) DO NOTHING RETURNING key",
+        key,
+        fingerprint,
+        status_code,
+        json.dumps(body, ensure_ascii=False),
+    )
+    if stored is None:
+        raise Conflict(
+            "a request with this Idempotency-Key is being processed; retry to get its answer",
+            field="Idempotency-Key",
+        )
+
+
+def field_problem(errors: list[tuple[str, str]]) -> Unprocessable:
+    """A 422 naming every bad field."""
+    return Unprocessable(
+        "; ".join(f"{f}: {m}" for f, m in errors),
+        errors=[{"field": f, "message": m} for f, m in errors],
+    )
+
+
+async def record_one(
+    conn: asyncpg.Connection,
+    indicator_id: UUID,
+    row: MeasurementRow,
+    *,
+    now: datetime,
+    source: str,
+) -> MeasurementPublic:
+    """Record one measurement of an indicator, or raise a problem naming the field."""
+    contexts = await load_indicators(conn, {indicator_id}, lock=True)
+    context = contexts.get(indicator_id)
+    if context is None:
+        raise NotFound(f"indicator {indicator_id} does not exist", field="indicator_id")
+    errors = check_value(context.rules, row.period, row.value)
+    if errors:
+        raise field_problem(errors)
+    recorded = await record_measurements(conn, [row], contexts, now=now, source=source)
+    return recorded.measurements[0]
+
+
+async def import_rows(
+    conn: asyncpg.Connection,
+    raw_rows: list[Any],
+    *,
+    now: datetime,
+    source: str,
+    max_errors: int,
+) -> ImportResult:
+    """Check every row, then write all of them; any error refuses the whole import (422)."""
+    errors: list[RowError] = []
+    parsed: list[tuple[int, MeasurementRow]] = []
+    for number, raw in enumerate(raw_rows, start=1):
+        row, row_errors = parse_row(number, raw, now.date())
+        errors.extend(row_errors)
+        if row is not None:
+            parsed.append((number, row))
+    contexts = await load_indicators(conn, {r.indicator_id for _, r in parsed}, lock=True)
+    for number, row in parsed:
+        context = contexts.get(row.indicator_id)
+        if context is None:
+            errors.append(RowError(number, "indicator_id", "unknown indicator"))
+            continue
+        errors.extend(
+            RowError(number, f, m) for f, m in check_value(context.rules, row.period, row.value)
+        )
+    if errors:
+        errors.sort(key=lambda e: e.row)
+        raise Unprocessable(
+            f"{len(errors)} errors in {len({e.row for e in errors})} of {len(raw_rows)} rows; "
+            "nothing was imported",
+            errors=[
+                {"row": e.row, "field": e.field, "message": e.message} for e in errors[:max_errors]
+            ],
+            error_count=len(errors),
+        )
+    rows = [row for _, row in parsed]
+    recorded = await record_measurements(conn, rows, contexts, now=now, source=source)
+    return ImportResult(
+        imported=len(rows),
+        indicators=len(contexts),
+        revisions=recorded.revisions,
+        signals=recorded.signals,
+    )
+
+
+async def timeline(
+    conn: asyncpg.Connection, indicator_id: UUID, page: PageParams, period: str | None
+) -> Page[MeasurementPublic]:
+    """Every revision of an indicator's values, by period then revision."""
+    if not await load_indicators(conn, {indicator_id}, lock=False):
+        raise NotFound(f"indicator {indicator_id} does not exist", field="indicator_id")
+    where = "m.indicator_id = $1" + (" AND m.period = $2" if period else "")
+    args: list[Any] = [indicator_id] + ([period] if period else [])
+    total = await conn.fetchval(f"SELECT count(*) FROM measurements m WHERE {where}", *args)
+    rows = await conn.fetch(
+        f"""
+        SELECT m.*, (s.measurement_id = m.id) AS latest FROM measurements m
+        LEFT JOIN period_states s ON s.indicator_id = m.indicator_id AND s.period = m.period
+        WHERE {where}
+        -- at one end date a month, then its quarter, then the year (as `chronology` orders)
+        ORDER BY m.period_end, CASE WHEN m.period LIKE '%-Q%' THEN 1
+                                    WHEN length(m.period) = 4 THEN 2 ELSE 0 END,
+                 m.revision
+        LIMIT {page.limit} OFFSET {page.offset}
+        """,
+        *args,
+    )
+    items = [
+        MeasurementPublic(
+            id=r["id"],
+            indicator_id=r["indicator_id"],
+            period=r["period"],
+            value=r["value"],
+            revision=r["revision"],
+            latest=bool(r["latest"]),
+            as_of=r["as_of"],
+            reported_by=r["reported_by"],
+            comment=r["comment"],
+            source=r["source"],
+            recorded_at=r["recorded_at"],
+            evaluation=EvaluationPublic(
+                expected=r["expected"],
+                status=r["status"],
+                gap=r["gap"],
+                gap_percent=r["gap_percent"],
+            )
+            if r["status"]
+            else None,
+        )
+        for r in rows
+    ]
+    return Page(items=items, total=total, limit=page.limit, offset=page.offset)
+
+
+def deadline_of(period: Period, deadline_days: int) -> date:
+    """When a period's report is due."""
+    return period.end + timedelta(days=deadline_days)
+
+
+async def indicator_evaluation(
+    conn: asyncpg.Connection, indicator_id: UUID, deadline_days: int, year: int | None
+) -> IndicatorEvaluation:
+    """Expected versus actual for every period the indicator owes, with year-end forecasts."""
+    contexts = await load_indicators(conn, {indicator_id}, lock=False)
+    if indicator_id not in contexts:
+        raise NotFound(f"indicator {indicator_id} does not exist", field="indicator_id")
+    await _load_history(conn, contexts)
+    context = contexts[indicator_id]
+    revisions = {
+        r["period"]: r["n"]
+        for r in await conn.fetch(
+            "SELECT period, count(*) AS n FROM measurements WHERE indicator_id = $1 GROUP BY period",
+            indicator_id,
+        )
+    }
+    years = sorted(y for y in context.plan.targets if year is None or y == year)
+    periods: list[PeriodEvaluation] = []
+    forecasts: list[YearForecast] = []
+    for target_year in years:
+        owed = periods_of_year(target_year, context.rules.frequency)
+        reported = [p for p in context.states if p.year == target_year and p not in owed]
+        for period in sorted(owed + reported, key=chronology):
+            state = context.states.get(period)
+            periods.append(
+                PeriodEvaluation(
+                    period=str(period),
+                    deadline=deadline_of(period, deadline_days),
+                    expected=state.expected if state else expected_value(context.plan, period),
+                    actual=state.actual if state else None,
+                    status=state.status if state else None,
+                    gap=state.gap if state else None,
+                    gap_percent=state.gap_percent if state else None,
+                    revisions=revisions.get(str(period), 0),
+                )
+            )
+        points = sorted(
+            ((p, s.actual) for p, s in context.states.items() if p.year == target_year),
+            key=lambda point: chronology(point[0]),
+        )
+        result = forecast(context.plan, target_year, points)
+        if result is not None:
+            forecasts.append(
+                YearForecast(
+                    year=result.year,
+                    target=result.target,
+                    projected=result.projected,
+                    gap=result.gap,
+                    gap_percent=result.gap_percent,
+                    misses=result.misses,
+                )
+            )
+    return IndicatorEvaluation(indicator_id=indicator_id, periods=periods, forecasts=forecasts)

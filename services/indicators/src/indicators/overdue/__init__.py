@@ -1,0 +1,1 @@
+"""Indicator-periods whose report is past its deadline."""

@@ -1,0 +1,117 @@
+"""Finding indicator-periods past their reporting deadline and announcing each once."""
+
+from dataclasses import dataclass
+from datetime import date
+from uuid import UUID
+
+import asyncpg
+
+from common.events import ReportOverdue
+from common.logging import get_logger
+from indicators.evaluation import expected_value
+from indicators.measurements.service import deadline_of, load_indicators, outbox_records
+from indicators.overdue.schemas import OverdueReport
+from indicators.periods import Period, periods_of_year
+from indicators.signals import SignalKind
+
+log = get_logger(__name__)
+
+# One scanner per database at a time, whatever the number of replicas.
+SCAN_LOCK_ID = 0x6F76657264
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    """Which overdue reports to list."""
+
+    region: str | None = None
+    department_id: UUID | None = None
+
+
+async def find_overdue(
+    conn: asyncpg.Connection, today: date, deadline_days: int, filters: Filters = Filters()
+) -> list[OverdueReport]:
+    """Periods of live indicators, within their target years, unreported after the deadline.
+
+    A period counts as reported when it, or a finer period inside it, has a value.
+    """
+    ids = await conn.fetch(
+        "SELECT id FROM indicators WHERE archived_at IS NULL"
+        " AND ($1::text IS NULL OR region = $1)"
+        " AND ($2::uuid IS NULL OR responsible_department_id = $2)",
+        filters.region,
+        filters.department_id,
+    )
+    contexts = await load_indicators(conn, {r["id"] for r in ids}, lock=False)
+    reported: dict[UUID, list[Period]] = {}
+    for row in await conn.fetch(
+        "SELECT indicator_id, period FROM period_states WHERE indicator_id = ANY($1::uuid[])",
+        list(contexts),
+    ):
+        reported.setdefault(row["indicator_id"], []).append(Period.parse(row["period"]))
+    overdue = []
+    for context in sorted(contexts.values(), key=lambda c: str(c.id)):
+        done = reported.get(context.id, [])
+        for year in sorted(context.plan.targets):
+            for period in periods_of_year(year, context.rules.frequency):
+                deadline = deadline_of(period, deadline_days)
+                if today <= deadline:
+                    break
+                if any(period.contains(p) for p in done):
+                    continue
+                overdue.append(
+                    OverdueReport(
+                        indicator_id=context.id,
+                        region=context.region,
+                        responsible_department_id=context.department_id,
+                        period=str(period),
+                        deadline=deadline,
+                        expected=expected_value(context.plan, period),
+                    )
+                )
+    return overdue
+
+
+async def announce_overdue(
+    conn: asyncpg.Connection, today: date, deadline_days: int, source: str
+) -> int:
+    """Emit report_overdue once per indicator-period; returns how many were new."""
+    if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", SCAN_LOCK_ID):
+        return 0
+    overdue = await find_overdue(conn, today, deadline_days)
+    if not overdue:
+        return 0
+    claimed = {
+        (row["indicator_id"], row["period"])
+        for row in await conn.fetch(
+            """
+            INSERT INTO emitted_signals (indicator_id, period, kind, occurrence)
+            SELECT i, p, $3, 0 FROM unnest($1::uuid[], $2::text[]) AS t(i, p)
+            ON CONFLICT DO NOTHING RETURNING indicator_id, period
+            """,
+            [o.indicator_id for o in overdue],
+            [o.period for o in overdue],
+            SignalKind.report_overdue.value,
+        )
+    }
+    events = [
+        ReportOverdue(
+            indicator_id=o.indicator_id,
+            region=o.region,
+            responsible_department_id=o.responsible_department_id,
+            period=o.period,
+            expected=o.expected,
+            actual=None,
+            deadline=o.deadline,
+        )
+        for o in overdue
+        if (o.indicator_id, o.period) in claimed
+    ]
+    if events:
+        await conn.copy_records_to_table(
+            "outbox_messages",
+            records=outbox_records(events, source),
+            columns=("event_id", "topic", "key", "event_type", "headers", "payload"),
+        )
+        log.info("reports overdue", new=len(events), today=today.isoformat())
+    return len(events)
