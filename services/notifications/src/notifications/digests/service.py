@@ -74,12 +74,11 @@ def due_window(now: datetime, at: time) -> DigestWindow | None:
 
 
 def upcoming_window(now: datetime, at: time) -> DigestWindow:
-    """The next digest to go out, covering its day so far."""
+    """The next digest to go out (what it would say if nothing else happened before it)."""
     today = now.astimezone(UTC).date()
-    moment = digest_moment(today, at)
-    if now < moment:
-        return DigestWindow(today, moment - timedelta(days=1), now)
-    return DigestWindow(today + timedelta(days=1), moment, now)
+    day = today if now < digest_moment(today, at) else today + timedelta(days=1)
+    moment = digest_moment(day, at)
+    return DigestWindow(day, moment - timedelta(days=1), moment)
 
 
 def line_status(alert: Alert, window: DigestWindow) -> str:

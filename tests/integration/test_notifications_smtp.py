@@ -1,0 +1,121 @@
+"""SMTP trouble: temporary refusals and outages are retried until delivered once; permanent
+refusals fail visibly. A private mail sink of the local stack (own ports, chaos triggers) plays
+the mail server, so the shared sink's behaviour is never changed."""
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from common.events import TargetMissed
+from common.settings import SmtpSettings
+from tests.integration.local_infra_helpers import PrivateMailSink
+from tests.integration.notifications_fixtures import (
+    EventSource,
+    Mailbox,
+    World,
+    eventually,
+    known_to,
+    notifications_service,
+    service_settings,
+)
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def sink(tmp_path) -> AsyncIterator[PrivateMailSink]:
+    sink = PrivateMailSink(tmp_path / "mail")
+    yield sink
+    await sink.stop()
+
+
+async def set_chaos(sink: PrivateMailSink, triggers: dict) -> None:
+    async with httpx.AsyncClient(base_url=sink.api_url) as client:
+        (await client.put("/api/v1/chaos", json=triggers)).raise_for_status()
+
+
+async def deliveries(service, **params) -> list[dict]:
+    async with service.client() as client:
+        return (await client.get("/api/v1/deliveries", params=params)).json()["items"]
+
+
+async def test_temporary_refusals_and_an_outage_are_retried_and_delivered_once(
+    database_factory, sink
+):
+    source_db = await database_factory("projects")
+    settings = service_settings(
+        await database_factory("notifications"),
+        smtp=SmtpSettings(host="127.0.0.1", port=sink.smtp_port, timeout_seconds=2),
+    )
+    world, mailbox = World(), Mailbox(sink.api_url)
+    recipients = [*world.department_emails, world.coordinator_email]
+
+    async with EventSource(source_db) as source, notifications_service(settings) as service:
+        await source.publish(*world.directory_events())
+        await known_to(service, world)
+        # First the mail server is down altogether.
+        await source.publish(TargetMissed(**world.facts("2023", "50", "41")))
+
+        async def retried_unreachable():
+            found = await deliveries(service, recipient=world.coordinator_email)
+            return found and found[0]["attempts"] >= 2 and found[0]
+
+        during_outage = await eventually(retried_unreachable, "retries while SMTP is down")
+
+        # Then it answers 451 to every recipient.
+        await sink.start()
+        await set_chaos(sink, {"Recipient": {"ErrorCode": 451, "Probability": 100}})
+
+        async def refused_temporarily():
+            found = await deliveries(service, recipient=world.coordinator_email)
+            return found[0]["last_smtp_code"] == 451 and found[0]
+
+        refused = await eventually(refused_temporarily, "a 451 reply to be recorded")
+
+        # It recovers: each recipient gets the email exactly once.
+        await set_chaos(sink, {})
+        received = {r: await mailbox.wait_for(r, 1) for r in recipients}
+        sent = await eventually(
+            lambda: _all_with_status(service, "sent", len(recipients)), "every delivery sent"
+        )
+        received_after = {r: await mailbox.messages_to(r) for r in recipients}
+
+    assert during_outage["status"] == "pending" and during_outage["last_smtp_code"] is None
+    assert refused["status"] == "pending" and "Chaos recipient error" in refused["last_smtp_reply"]
+    assert {len(messages) for messages in received.values()} == {1}
+    assert {len(messages) for messages in received_after.values()} == {1}
+    assert all(d["attempts"] >= 3 and d["last_smtp_code"] == 250 for d in sent)
+
+
+async def _all_with_status(service, status: str, count: int) -> list[dict] | None:
+    found = await deliveries(service, status=status)
+    return found if len(found) == count else None
+
+
+async def test_a_permanent_refusal_fails_the_delivery_visibly(database_factory, sink):
+    source_db = await database_factory("projects")
+    await sink.start()
+    await set_chaos(sink, {"Recipient": {"ErrorCode": 550, "Probability": 100}})
+    settings = service_settings(
+        await database_factory("notifications"),
+        smtp=SmtpSettings(host="127.0.0.1", port=sink.smtp_port),
+    )
+    world, mailbox = World(), Mailbox(sink.api_url)
+    recipients = [*world.department_emails, world.coordinator_email]
+
+    async with EventSource(source_db) as source, notifications_service(settings) as service:
+        await source.publish(*world.directory_events())
+        await known_to(service, world)
+        await source.publish(TargetMissed(**world.facts("2023", "50", "41")))
+        failed = await eventually(
+            lambda: _all_with_status(service, "failed", len(recipients)), "every delivery failed"
+        )
+        async with service.client() as client:
+            metrics = (await client.get("/metrics")).text
+        received = {r: await mailbox.messages_to(r) for r in recipients}
+
+    assert all(d["attempts"] == 1 and d["last_smtp_code"] == 550 for d in failed)
+    assert sorted(d["recipient"] for d in failed) == sorted(recipients)
+    assert 'notification_deliveries_total{kind="opened",outcome="failed"}' in metrics
+    assert received == {r: [] for r in recipients}
