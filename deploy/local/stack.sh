@@ -250,8 +250,8 @@ postgres_down() {
         as_root pg_ctlcluster "$version" "$name" stop >>"$LOGS/postgres.log" 2>&1 ||
             say "postgres: pg_ctlcluster stop reported an error (already stopped?)"
         rm -f "$RUN/postgres.owned" "$RUN/postgres.installed"
-    elif pg_installed && [[ -n $(pg_cluster) ]]; then
-        say "postgres: left as found (it was running before stack.sh up)"
+    elif pg_installed && [[ $(pg_cluster | cut -d ' ' -f 3) == online* ]]; then
+        say "postgres: left running (it was running before stack.sh up started it)"
     fi
 }
 
