@@ -3,7 +3,7 @@
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 from uuid import UUID
@@ -78,7 +78,7 @@ def format_number(value: Decimal | None, unit: str | None = None) -> str:
     """A value the Russian way: comma decimals, no trailing zeros, unit after a space."""
     if value is None:
         return "—"
-    quantized = value.quantize(Decimal("0.01")).normalize()
+    quantized = value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP).normalize()
     if quantized == quantized.to_integral_value():
         quantized = quantized.quantize(Decimal(1))
     sign = "−" if quantized < 0 else ""

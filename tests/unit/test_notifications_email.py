@@ -1,0 +1,140 @@
+"""Email rendering: numbers the Russian way, subjects, autoescaped HTML, threading headers."""
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from uuid import UUID
+
+import pytest
+
+from notifications.deliveries.email import (
+    Links,
+    TrendPoint,
+    build_message,
+    format_number,
+    message_id_for,
+    render_alert,
+    shorten,
+)
+from notifications.deliveries.models import NotificationKind
+from tests.unit.notifications_samples import milestone_alert, sample_alert
+
+LINKS = Links("https://notify.example.ru", "https://indicators.example.ru")
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "expected"),
+    [
+        (Decimal("41"), "%", "41 %"),
+        (Decimal("41.50"), "%", "41,5 %"),
+        (Decimal("-9.000"), None, "−9"),
+        (Decimal("0.125"), "шт.", "0,13 шт."),
+        (Decimal("1234567"), "руб.", "1\u00a0234\u00a0567 руб."),
+        (Decimal("1200"), "процент", "1200 %"),
+        (None, "%", "—"),
+    ],
+)
+def test_numbers_are_written_the_russian_way(value, unit, expected):
+    assert format_number(value, unit) == expected
+
+
+def test_long_names_are_cut_at_a_word_with_an_ellipsis():
+    name = "Доля учащихся, обеспеченных доступом к высокоскоростному интернету в школах"
+    assert shorten(name, 30) == "Доля учащихся, обеспеченных…"
+    assert shorten("Короткое имя", 30) == "Короткое имя"
+
+
+def test_subject_names_region_what_happened_and_the_numbers():
+    alert = sample_alert(kind="behind", family="status", period="2023-Q2")
+    email = render_alert(alert, NotificationKind.opened, trend=[], links=LINKS)
+    assert email.subject == (
+        "[Ленинградская область] Показатель отстаёт от плана: "
+        "Доля учащихся с доступом к интернету — 2023-Q2: факт 41 %, план 50 %"
+    )
+
+
+def test_reminder_and_resolution_subjects():
+    alert = sample_alert()
+    reminder = render_alert(alert, NotificationKind.reminder, trend=[], links=LINKS)
+    assert reminder.subject.startswith(
+        "[Ленинградская область] Напоминание: Целевое значение не достигнуто:"
+    )
+    alert.state, alert.resolved_by, alert.actual = "resolved", "target_met", Decimal("52")
+    resolved = render_alert(alert, NotificationKind.resolved, trend=[], links=LINKS)
+    assert resolved.subject.endswith(
+        "Целевое значение достигнуто: "
+        "Доля учащихся с доступом к интернету — 2023: факт 52 %, план 50 %"
+    )
+    alert.resolved_by = None
+    reported = render_alert(alert, NotificationKind.resolved, trend=[], links=LINKS)
+    assert "Значение показателя представлено" in reported.subject
+
+
+def test_milestone_subject_and_body():
+    email = render_alert(milestone_alert(), NotificationKind.opened, trend=[], links=LINKS)
+    assert email.subject == (
+        "[Ленинградская область] Просрочен этап проекта: "
+        "Подключение 120 школ к ЕСПД — срок 31.12.2023"
+    )
+    assert "Этап: Подключение 120 школ к ЕСПД" in email.text
+    assert "Отметить выполнение этапа" in email.html
+
+
+def test_body_shows_facts_gap_trend_and_what_to_do():
+    alert = sample_alert()
+    trend = [TrendPoint("2022", "38 %"), TrendPoint("2023", "41 %")]
+    email = render_alert(alert, NotificationKind.opened, trend=trend, links=LINKS)
+    for expected in (
+        "Проект: Цифровая школа",
+        "Ответственный орган: КЦР ЛО",
+        "План: 50 %",
+        "Факт: 41 %",
+        "Отклонение: −9 п. п. (−18 % от плана)",
+        "Последние значения: 2022: 38 % → 2023: 41 %",
+        f"https://indicators.example.ru/api/v1/indicators/{alert.subject_id}/measurements",
+        f"https://notify.example.ru/api/v1/alerts/{alert.id}/ack",
+    ):
+        assert expected in email.text
+    assert "<td>Факт</td><td><strong>41 %</strong></td>" in email.html
+
+
+def test_html_is_autoescaped_and_text_is_not():
+    alert = sample_alert(title='Показатель <script>alert("x")</script> & Co')
+    email = render_alert(alert, NotificationKind.opened, trend=[], links=LINKS)
+    assert "<script>" not in email.html
+    assert "&lt;script&gt;" in email.html and "&amp; Co" in email.html
+    assert '<script>alert("x")</script> & Co' in email.text
+
+
+def test_message_threads_under_the_first_email_and_carries_both_bodies():
+    first = message_id_for(UUID(int=1), "Мониторинг <monitoring@strategy.example.ru>")
+    later = message_id_for(UUID(int=2), "Мониторинг <monitoring@strategy.example.ru>")
+    message = build_message(
+        sender="Мониторинг <monitoring@strategy.example.ru>",
+        recipient="kcr@lenreg.example.ru",
+        subject="[Ленинградская область] Напоминание",
+        text="текст",
+        html="<p>текст</p>",
+        message_id=later,
+        thread_message_id=first,
+        date_sent=datetime(2024, 3, 1, tzinfo=UTC),
+    )
+    assert first == "<00000000-0000-0000-0000-000000000001@strategy.example.ru>"
+    assert message["Message-ID"] == later
+    assert message["In-Reply-To"] == first and message["References"] == first
+    assert message.get_content_type() == "multipart/alternative"
+    assert [p.get_content_type() for p in message.iter_parts()] == ["text/plain", "text/html"]
+
+
+def test_the_first_email_has_no_thread_headers():
+    own = message_id_for(UUID(int=3), "monitoring@strategy.example.ru")
+    message = build_message(
+        sender="monitoring@strategy.example.ru",
+        recipient="kcr@lenreg.example.ru",
+        subject="s",
+        text="t",
+        html="<p>t</p>",
+        message_id=own,
+        thread_message_id=own,
+        date_sent=datetime(2024, 3, 1, tzinfo=UTC),
+    )
+    assert message["In-Reply-To"] is None and message["References"] is None
