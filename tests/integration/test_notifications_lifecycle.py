@@ -1,0 +1,174 @@
+"""Alert lifecycles beyond the simple case: flapping, milestones, the hourly cap."""
+
+from datetime import UTC, date, datetime, timedelta
+from uuid import uuid4
+
+import pytest
+
+from common.clock import ManualClock
+from common.events import (
+    BackOnTrack,
+    IndicatorStatusChanged,
+    MilestoneOverdue,
+    MilestoneReached,
+    Status,
+    TargetMissed,
+)
+from tests.integration.notifications_fixtures import (
+    EventSource,
+    Mailbox,
+    World,
+    eventually,
+    header,
+    known_to,
+    notifications_service,
+    service_settings,
+)
+
+pytestmark = pytest.mark.integration
+
+
+def five_am() -> datetime:
+    return datetime.now(UTC).replace(hour=5, minute=0, second=0, microsecond=0)
+
+
+async def test_behind_on_track_behind_within_the_window_is_one_alert_and_one_email(
+    database_factory,
+):
+    source_db = await database_factory("projects")
+    settings = service_settings(await database_factory("notifications"), flap_window_seconds=1800)
+    clock = ManualClock(five_am())
+    world, mailbox = World(), Mailbox()
+    department = world.department_emails[0]
+    behind = world.facts("2024-Q1", "50", "41")
+
+    async with EventSource(source_db) as source, notifications_service(settings, clock) as service:
+        await source.publish(*world.directory_events())
+        await known_to(service, world)
+        await source.publish(
+            IndicatorStatusChanged(**behind, from_status=Status.on_track, to_status=Status.behind)
+        )
+        [opening] = await mailbox.wait_for(department, 1)
+        clock.advance(timedelta(minutes=10))
+        await source.publish(BackOnTrack(**world.facts("2024-Q1", "50", "51")))
+        clock.advance(timedelta(minutes=10))
+        await source.publish(
+            IndicatorStatusChanged(**behind, from_status=Status.on_track, to_status=Status.behind)
+        )
+        async with service.client() as client:
+
+            async def reopened():
+                found = (await client.get("/api/v1/alerts", params={"region": world.region})).json()
+                return found["total"] == 1 and found["items"][0]["reopen_count"] == 1 and found
+
+            alerts = await eventually(reopened, "the alert to reopen")
+            [alert] = alerts["items"]
+
+            # It really recovers: the resolution is held for the window, then sent once.
+            await source.publish(BackOnTrack(**world.facts("2024-Q1", "50", "52")))
+            await eventually(
+                lambda: _state(client, alert["id"], "resolved"), "the alert to resolve"
+            )
+            clock.advance(timedelta(minutes=31))
+            messages = await mailbox.wait_for(department, 2)
+            detail = (await client.get(f"/api/v1/alerts/{alert['id']}")).json()
+
+    assert alert["state"] == "open" and alert["kind"] == "behind"
+    assert [m["Subject"].split(":")[0] for m in messages] == [
+        "[Ленинградская область] Показатель отстаёт от плана",
+        "[Ленинградская область] Показатель вернулся к плану",
+    ]
+    assert "факт 52 %" in messages[1]["Subject"]
+    assert header(messages[1], "References") == header(opening, "Message-Id")
+    resolution_statuses = sorted(
+        d["status"]
+        for d in detail["deliveries"]
+        if d["kind"] == "resolved" and d["recipient"] == department
+    )
+    assert resolution_statuses == ["cancelled", "sent"]
+    assert [e["effect"] for e in detail["events"]] == ["opened", "resolved", "reopened", "resolved"]
+
+
+async def _state(client, alert_id: str, state: str) -> bool:
+    return (await client.get(f"/api/v1/alerts/{alert_id}")).json()["state"] == state
+
+
+async def test_milestone_overdue_and_reached_reach_the_department(database_factory):
+    source_db = await database_factory("projects")
+    settings = service_settings(await database_factory("notifications"))
+    world, mailbox = World(), Mailbox()
+    department = world.department_emails[1]
+    late = {
+        "milestone_id": uuid4(),
+        "project_id": world.project_id,
+        "project_name": "Цифровая школа",
+        "region": world.region,
+        "sector_number": 3,
+        "responsible_department_id": world.department_id,
+        "title": "Подключение 120 школ к ЕСПД",
+        "due_date": date(2024, 6, 30),
+    }
+    on_time = {**late, "milestone_id": uuid4(), "title": "Закупка оборудования"}
+
+    async with EventSource(source_db) as source, notifications_service(settings) as service:
+        await source.publish(*world.directory_events())
+        await known_to(service, world)
+        await source.publish(MilestoneOverdue(**late))
+        [overdue] = await mailbox.wait_for(department, 1)
+        reached_at = datetime(2024, 7, 5, 10, tzinfo=UTC)
+        await source.publish(
+            MilestoneReached(**late, reached_at=reached_at),
+            MilestoneReached(**on_time, reached_at=reached_at),
+        )
+        messages = await mailbox.wait_for(department, 3)
+        coordinator_messages = await mailbox.wait_for(world.coordinator_email, 3)
+
+    assert overdue["Subject"] == (
+        "[Ленинградская область] Просрочен этап проекта: Подключение 120 школ к ЕСПД — "
+        "срок 30.06.2024"
+    )
+    assert "Проект: Цифровая школа" in overdue["Text"]
+    subjects = sorted(m["Subject"] for m in messages[1:])
+    assert subjects == [
+        "[Ленинградская область] Этап проекта выполнен: Закупка оборудования — срок 30.06.2024",
+        "[Ленинградская область] Этап проекта выполнен: Подключение 120 школ к ЕСПД — "
+        "срок 30.06.2024",
+    ]
+    resolution = next(m for m in messages[1:] if "120 школ" in m["Subject"])
+    assert header(resolution, "In-Reply-To") == header(overdue, "Message-Id")
+    assert len(coordinator_messages) == 3
+
+
+async def test_the_hourly_cap_moves_the_excess_into_the_digest(database_factory):
+    source_db = await database_factory("projects")
+    settings = service_settings(await database_factory("notifications"), hourly_cap_per_recipient=2)
+    clock = ManualClock(five_am())
+    world, mailbox = World(), Mailbox()
+    department = world.department_emails[0]
+
+    async with EventSource(source_db) as source, notifications_service(settings, clock) as service:
+        await source.publish(*world.directory_events())
+        await known_to(service, world)
+        await source.publish(
+            *(TargetMissed(**world.facts(year, "50", "41")) for year in ("2022", "2023", "2024"))
+        )
+        immediate = await mailbox.wait_for(department, 2)
+        async with service.client() as client:
+
+            async def deferred():
+                found = (
+                    await client.get("/api/v1/deliveries", params={"recipient": department})
+                ).json()["items"]
+                return len(found) == 3 and [d for d in found if d["channel"] == "digest"]
+
+            [held] = await eventually(deferred, "the third email to be deferred")
+            clock.advance(timedelta(hours=1))
+            messages = await mailbox.wait_for(department, 3)
+            after = (await client.get(f"/api/v1/deliveries/{held['id']}")).json()
+
+    assert [m["Subject"] for m in messages[:2]] == [m["Subject"] for m in immediate]
+    digest = messages[2]
+    assert digest["Subject"].startswith("[Ленинградская область] Сводка уведомлений за")
+    assert "2024: факт 41 %, план 50 %" in digest["Text"]
+    assert held["status"] == "pending" and "2024" in held["subject"]
+    assert after["status"] == "digested" and after["digest_id"]
