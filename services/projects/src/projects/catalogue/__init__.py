@@ -1,0 +1,1 @@
+"""Regions (tenants) and the sectors of their strategies."""

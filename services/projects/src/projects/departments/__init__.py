@@ -1,0 +1,1 @@
+"""Responsible departments (РОИВ) and the coordinators who receive a region's alerts."""

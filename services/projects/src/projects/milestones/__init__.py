@@ -1,0 +1,1 @@
+"""Dated milestones of projects, reaching them, and the scheduler that marks them missed."""

@@ -1,0 +1,145 @@
+"""HTTP API of milestones."""
+
+from datetime import date
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Query, Request, Response, status
+
+from common.pagination import Page, PageDep
+from common.security import PrincipalDep
+from common.web import UnitOfWorkDep
+from projects.dependencies import ClockDep
+from projects.milestones import service
+from projects.milestones.schemas import (
+    MilestoneCreate,
+    MilestonePublic,
+    MilestoneStatus,
+    MilestoneUpdate,
+    ReachRequest,
+)
+from projects.responses import CONFLICT, INVALID, NOT_FOUND, page_of, upsert_status
+
+router = APIRouter(tags=["milestones"])
+
+
+def milestone_today(request: Request, clock: ClockDep) -> date:
+    """Today in the time zone that decides whether a due date has passed."""
+    return service.local_date(clock.now(), request.app.state.settings.milestone_timezone)
+
+
+TodayDep = Annotated[date, Depends(milestone_today)]
+
+
+@router.get(
+    "/projects/{project_id}/milestones",
+    summary="List a project's milestones",
+    response_model=Page[MilestonePublic],
+    responses=NOT_FOUND,
+)
+async def list_milestones(
+    project_id: UUID,
+    uow: UnitOfWorkDep,
+    principal: PrincipalDep,
+    page: PageDep,
+    status_filter: Annotated[
+        MilestoneStatus | None, Query(alias="status", description="Only this status")
+    ] = None,
+) -> Page[MilestonePublic]:
+    """Milestones by due date."""
+    rows, total = await service.list_milestones(uow.session, project_id, page, status=status_filter)
+    return page_of(rows, total, page, MilestonePublic.model_validate)
+
+
+@router.post(
+    "/projects/{project_id}/milestones",
+    summary="Add a milestone to a project",
+    status_code=status.HTTP_201_CREATED,
+    responses={**NOT_FOUND, **CONFLICT, **INVALID},
+)
+async def create_milestone(
+    project_id: UUID, data: MilestoneCreate, uow: UnitOfWorkDep, principal: PrincipalDep
+) -> MilestonePublic:
+    """A new pending milestone; 409 when the project has one with that title."""
+    milestone = await service.create_milestone(uow.session, project_id, data)
+    await uow.commit()
+    return MilestonePublic.model_validate(milestone)
+
+
+@router.put(
+    "/projects/{project_id}/milestones",
+    summary="Create or update a milestone by title",
+    responses={201: {"description": "Created"}, **NOT_FOUND, **INVALID},
+)
+async def upsert_milestone(
+    project_id: UUID,
+    data: MilestoneCreate,
+    response: Response,
+    uow: UnitOfWorkDep,
+    principal: PrincipalDep,
+    today: TodayDep,
+) -> MilestonePublic:
+    """Idempotent load keyed by (project, title): 201 when created, 200 otherwise."""
+    result = await service.upsert_milestone(uow.session, project_id, data, today)
+    await uow.commit()
+    upsert_status(response, result.created)
+    return MilestonePublic.model_validate(result.row)
+
+
+@router.get("/milestones/{milestone_id}", summary="Get a milestone", responses=NOT_FOUND)
+async def get_milestone(
+    milestone_id: UUID, uow: UnitOfWorkDep, principal: PrincipalDep
+) -> MilestonePublic:
+    """One milestone."""
+    return MilestonePublic.model_validate(await service.get_milestone(uow.session, milestone_id))
+
+
+@router.patch(
+    "/milestones/{milestone_id}",
+    summary="Change a milestone",
+    responses={**NOT_FOUND, **CONFLICT, **INVALID},
+)
+async def update_milestone(
+    milestone_id: UUID,
+    data: MilestoneUpdate,
+    uow: UnitOfWorkDep,
+    principal: PrincipalDep,
+    today: TodayDep,
+) -> MilestonePublic:
+    """Change title, due date or evidence; a missed milestone moved to a later date reopens."""
+    milestone = await service.update_milestone(uow.session, milestone_id, data, today)
+    await uow.commit()
+    return MilestonePublic.model_validate(milestone)
+
+
+@router.delete(
+    "/milestones/{milestone_id}",
+    summary="Delete a milestone",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=NOT_FOUND,
+)
+async def delete_milestone(
+    milestone_id: UUID, uow: UnitOfWorkDep, principal: PrincipalDep
+) -> Response:
+    """Remove a milestone."""
+    await service.delete_milestone(uow.session, milestone_id)
+    await uow.commit()
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/milestones/{milestone_id}/reach",
+    summary="Mark a milestone reached",
+    responses={**NOT_FOUND, **CONFLICT, **INVALID},
+)
+async def reach_milestone(
+    milestone_id: UUID,
+    uow: UnitOfWorkDep,
+    principal: PrincipalDep,
+    clock: ClockDep,
+    data: ReachRequest | None = None,
+) -> MilestonePublic:
+    """Record that a pending (or missed) milestone was reached; emits milestone_reached once."""
+    milestone = await service.reach(uow, milestone_id, data or ReachRequest(), clock.now())
+    await uow.commit()
+    return MilestonePublic.model_validate(milestone)

@@ -1,0 +1,1 @@
+"""Projects of the strategies, their lifecycle stages and the history of transitions."""
