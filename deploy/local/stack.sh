@@ -30,6 +30,9 @@ CLUSTER_BASE_PORT="${STACK_KAFKA_CLUSTER_BASE_PORT:-19092}"
 CLUSTER_NODES=(1 2 3)
 CLUSTER_HEAP="${STACK_KAFKA_CLUSTER_HEAP:-384m}"
 READY_TIMEOUT="${STACK_READY_TIMEOUT:-120}"
+# The Makefile exports UV, which is `python3 -m uv` on a machine whose shell has not seen uv yet.
+read -r -a UV_CMD <<<"${UV:-uv}"
+UV_RUN=("${UV_CMD[@]}" run --frozen --quiet)
 
 DB_USER=strategy
 DB_PASSWORD=strategy
@@ -160,7 +163,7 @@ await() {
     local name=$1 pid
     shift
     pid="$(running "$name")" || fail "$name" "exited during start-up"
-    if ! uv run --frozen --quiet python "$HERE/probe.py" "$@" --wait "$READY_TIMEOUT" --pid "$pid" \
+    if ! "${UV_RUN[@]}" python "$HERE/probe.py" "$@" --wait "$READY_TIMEOUT" --pid "$pid" \
         2>>"$LOGS/$name.log"; then
         fail "$name" "not ready (see the probe's last line in the log below)"
     fi
@@ -445,7 +448,7 @@ mailsink_up() {
     stop mailsink 5
     ensure_port_free mailsink "$SMTP_PORT"
     ensure_port_free mailsink "$MAILSINK_HTTP_PORT"
-    launch mailsink env PYTHONPATH="$HERE" uv run --frozen --quiet python -m mailsink \
+    launch mailsink env PYTHONPATH="$HERE" "${UV_RUN[@]}" python -m mailsink \
         --smtp-port "$SMTP_PORT" --http-port "$MAILSINK_HTTP_PORT" --data-dir "$STATE/mailsink"
     await mailsink http "http://127.0.0.1:$MAILSINK_HTTP_PORT/readyz"
     say "mailsink: SMTP on 127.0.0.1:$SMTP_PORT, API on http://127.0.0.1:$MAILSINK_HTTP_PORT"
@@ -488,11 +491,10 @@ services_up() {
             say "$svc: migrating its database"
             mkdir -p "$LOGS"
             printf '\n=== %s stack.sh: %s.prestart\n' "$(date -Is)" "$svc" >>"$LOGS/$svc.log"
-            (cd "$ROOT" && "${envs[@]}" uv run --frozen --quiet python -m "$svc.prestart") \
+            (cd "$ROOT" && "${envs[@]}" "${UV_RUN[@]}" python -m "$svc.prestart") \
                 </dev/null >>"$LOGS/$svc.log" 2>&1 9>&- || fail "$svc" "migrations ($svc.prestart) failed"
         fi
-        launch "$svc" "${envs[@]}" uv run --frozen --quiet \
-            uvicorn "$svc.main:app" --host 127.0.0.1 --port "$port"
+        launch "$svc" "${envs[@]}" "${UV_RUN[@]}" uvicorn "$svc.main:app" --host 127.0.0.1 --port "$port"
         started+=("$svc")
     done
     # Started together, awaited in turn: the services boot in parallel.
@@ -521,7 +523,8 @@ lock() {
 
 cmd_up() {
     lock
-    command -v uv >/dev/null || die "uv is not installed (make install sets it up)"
+    "${UV_CMD[@]}" --version >/dev/null 2>&1 ||
+        die "uv is not installed (make install sets it up): ${UV:-uv} --version failed"
     postgres_up
     kafka_up
     mailsink_up
