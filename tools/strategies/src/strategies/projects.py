@@ -24,7 +24,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from .tables import Row
-from .text import join_pieces, key_words, same_words, word_prefix_length
+from .text import PROPER_OPENERS, join_pieces, key_words, same_words, word_prefix_length
 
 _TIMELINE_TEXT = (
     r"(?:(?:[Дд]о\s+)?20\d\d(?:\s+года?)?(?:,?\s+далее\s+постоянно)?"
@@ -56,9 +56,6 @@ _WIDTH_SLACK = 1
 # continuation to count as repeating it: enough to be specific, few enough to
 # step over the places where the references differ.
 _REFERENCE_RUN = 6
-# Capitalised words that may open a line in the middle of a cell: the names
-# the strategies keep repeating («… на территории Ленинградской области»).
-_PROPER_OPENERS = frozenset({"Ленинградской", "Ленинградская", "Российской", "Федерации", "РФ"})
 _WRAP_SLACK = 0
 _MILESTONE = re.compile(r"(?:К концу|До конца)\s+(20\d\d)\s+года?\s*:?\s*")
 
@@ -239,6 +236,8 @@ def _name_end(texts: Sequence[str], name: str) -> int:
     best, best_score = 1, -1.0
     for end in range(1, min(len(texts), 60) + 1):
         seen = key_words(join_pieces(texts[:end]))
+        if len(seen) > 2 * len(target) + 2:
+            break
         score = difflib.SequenceMatcher(None, seen, target, autojunk=False).ratio()
         if score > best_score:
             best, best_score = end, score
@@ -352,8 +351,8 @@ def _read(
     return ProjectText(
         sector=row.sector,
         number=row.number,
-        name=_strip_marker(name),
-        federal_recommended=_has_marker(name),
+        name=strip_marker(name),
+        federal_recommended=has_marker(name),
         goal=join_pieces(cells.goal),
         timeline=join_pieces(cells.timeline),
         description=join_pieces(cells.description),
@@ -443,7 +442,7 @@ def _continue_goal_by_width(
         fits_before = len(previous) + 1 + len(first_word) <= width - _WRAP_SLACK
         if len(line) > width + _WIDTH_SLACK or fits_before or line.startswith("-"):
             break
-        if line[:1].isupper() and first_word not in _PROPER_OPENERS:
+        if line[:1].isupper() and first_word not in PROPER_OPENERS:
             break
         if any(line.startswith(opener.split()[0]) for opener in _FINANCING_OPENERS):
             break
@@ -473,12 +472,12 @@ def _template_rest(
     return None
 
 
-def _has_marker(name: str) -> bool:
+def has_marker(name: str) -> bool:
     """Whether a name carries «(рекомендовано ФОИВ)»."""
     return "рекомендовано" in key_words(name)
 
 
-def _strip_marker(name: str) -> str:
+def strip_marker(name: str) -> str:
     """A name without «(рекомендовано ФОИВ)» (or the flat text's «рекомендовано ФОИ»)."""
     stripped = re.sub(r"\(?\s*рекомендовано\s*(?:ФОИВ?)?\)?", " ", name)
     return " ".join(stripped.split())

@@ -25,6 +25,10 @@ _STOP_WORDS = frozenset(
     """.split()
 )
 
+# Capitalised words that may open a line in the middle of a cell: the names
+# the strategies keep repeating («… на территории Ленинградской области»).
+PROPER_OPENERS = frozenset({"Ленинградской", "Ленинградская", "Российской", "Федерации", "РФ"})
+
 _TRANSLIT = {
     "а": "a",
     "б": "b",
