@@ -487,22 +487,28 @@ services_up() {
         stop "$svc" 10
         ensure_port_free "$svc" "$port"
         mapfile -d '' envs < <(service_env "$svc")
-        if [[ -f $ROOT/services/$svc/src/$svc/prestart.py ]]; then
-            say "$svc: migrating its database"
-            mkdir -p "$LOGS"
-            printf '\n=== %s stack.sh: %s.prestart\n' "$(date -Is)" "$svc" >>"$LOGS/$svc.log"
-            (cd "$ROOT" && "${envs[@]}" "${UV_RUN[@]}" python -m "$svc.prestart") \
-                </dev/null >>"$LOGS/$svc.log" 2>&1 9>&- || fail "$svc" "migrations ($svc.prestart) failed"
-        fi
-        launch "$svc" "${envs[@]}" "${UV_RUN[@]}" uvicorn "$svc.main:app" --host 127.0.0.1 --port "$port"
+        launch "$svc" "${envs[@]}" "$HERE/stack.sh" _service "$svc" "$port"
         started+=("$svc")
     done
-    # Started together, awaited in turn: the services boot in parallel.
+    # Launched together, awaited in turn: migrations and start-ups run in parallel.
     for svc in "${started[@]}"; do
         port="$(service_port "$svc")"
         await "$svc" http "http://127.0.0.1:$port/health/ready"
         say "$svc: ready on http://127.0.0.1:$port"
     done
+}
+
+# service_exec SVC PORT: the body of a service's process (see services_up): migrate, then serve.
+service_exec() {
+    local svc=$1 port=$2
+    if [[ -f $ROOT/services/$svc/src/$svc/prestart.py ]]; then
+        printf '%s stack.sh: migrating with %s.prestart\n' "$(date -Is)" "$svc"
+        "${UV_RUN[@]}" python -m "$svc.prestart" || {
+            printf 'stack.sh: %s.prestart (migrations) failed\n' "$svc"
+            exit 1
+        }
+    fi
+    exec "${UV_RUN[@]}" uvicorn "$svc.main:app" --host 127.0.0.1 --port "$port"
 }
 
 services_down() {
@@ -573,6 +579,7 @@ up) cmd_up ;;
 down) cmd_down ;;
 status) cmd_status ;;
 logs) cmd_logs ;;
+_service) service_exec "$2" "$3" ;;
 kafka-cluster)
     case "${2:-}" in
     up) lock && kafka_cluster_up "${@:3}" ;;
