@@ -137,9 +137,9 @@ launch() {
 
 # stop NAME [GRACE]: SIGTERM the component, SIGKILL its whole process group after GRACE seconds.
 stop() {
-    local name=$1 grace=${2:-30} file="$RUN/$1.pid" pid started waited=0
+    local name=$1 grace=${2:-30} file="$RUN/$1.pid" pid waited=0
     [[ -s $file ]] || return 0
-    read -r pid started <"$file" || true
+    read -r pid _ <"$file" || true
     # A group whose leader is gone can still hold children (e.g. uvicorn under uv): the kernel
     # does not reuse a PID while a process group of that number exists, so it is still ours.
     if running "$name" >/dev/null || { ! kill -0 "$pid" 2>/dev/null && kill -0 -- "-$pid" 2>/dev/null; }; then
