@@ -1,0 +1,242 @@
+"""Milestones through the running service: CRUD, reaching once, overdue once across restarts."""
+
+from datetime import UTC, date, datetime, timedelta
+from uuid import UUID, uuid4
+
+import pytest
+
+from common.events import MilestoneOverdue, MilestoneReached
+from tests.integration.projects_fixtures import (  # noqa: F401 (fixtures)
+    API,
+    ok,
+    only_event,
+    projects_fixture,
+    running_projects,
+    seed_department,
+    seed_project,
+    seed_region,
+    tap_fixture,
+)
+from tests.support.kafka import of_type
+
+pytestmark = pytest.mark.integration
+
+
+def fields_of(problem: dict) -> set[str]:
+    """The fields a problem+json body names."""
+    return {error["field"] for error in problem.get("errors", [])}
+
+
+def iso(moment: datetime) -> str:
+    """A timestamp as the API renders it."""
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+async def seeded_project(client) -> tuple[str, dict, dict]:
+    """A region, its department and a project of that department."""
+    slug = await seed_region(client)
+    department = await seed_department(client, slug)
+    project = await seed_project(client, slug, responsible_department_id=department["id"])
+    return slug, department, project
+
+
+async def add_milestone(client, project_id: str, **body) -> dict:
+    """POST a milestone that must be created."""
+    return ok(await client.post(f"{API}/projects/{project_id}/milestones", json=body), 201)
+
+
+async def test_milestones_are_created_listed_changed_and_deleted(projects):
+    client = projects.client
+    _, _, project = await seeded_project(client)
+    url = f"{API}/projects/{project['id']}/milestones"
+    year_end = await add_milestone(client, project["id"], title="Все школы подключены", year=2024)
+    assert (year_end["due_date"], year_end["status"]) == ("2024-12-31", "pending")
+    dated = await add_milestone(
+        client, project["id"], title="Запущен портал", due_date="2024-09-15", evidence="План"
+    )
+    assert dated["due_date"] == "2024-09-15" and dated["evidence"] == "План"
+
+    duplicate = await client.post(url, json={"title": "Запущен портал", "year": 2025})
+    assert duplicate.status_code == 409
+    assert fields_of(duplicate.json()) == {"title"}
+    for body, field in [
+        ({"title": "А", "year": 2024, "due_date": "2024-01-01"}, "year"),
+        ({"title": "А"}, "year"),
+        ({"title": "А", "due_date": "1999-12-31"}, "due_date"),
+        ({"title": "А", "due_date": "31.12.2024"}, "due_date"),
+        ({"title": "А", "year": 2101}, "year"),
+        ({"title": " ", "year": 2024}, "title"),
+    ]:
+        response = await client.post(url, json=body)
+        assert response.status_code == 422, body
+        assert field in fields_of(response.json()), (body, response.json())
+
+    listed = ok(await client.get(url))
+    assert [m["id"] for m in listed["items"]] == [dated["id"], year_end["id"]]
+    assert listed["total"] == 2
+    assert ok(await client.get(url, params={"status": "reached"}))["total"] == 0
+
+    moved = ok(
+        await client.patch(
+            f"{API}/milestones/{dated['id']}", json={"due_date": "2024-10-01", "evidence": None}
+        )
+    )
+    assert (moved["due_date"], moved["evidence"]) == ("2024-10-01", None)
+    taken = await client.patch(
+        f"{API}/milestones/{dated['id']}", json={"title": "Все школы подключены"}
+    )
+    assert taken.status_code == 409
+    assert ok(await client.get(f"{API}/milestones/{dated['id']}")) == moved
+
+    deleted = await client.delete(f"{API}/milestones/{dated['id']}")
+    assert deleted.status_code == 204
+    assert (await client.get(f"{API}/milestones/{dated['id']}")).status_code == 404
+    assert (await client.get(f"{API}/projects/{uuid4()}/milestones")).status_code == 404
+    assert (
+        await client.post(f"{API}/projects/{uuid4()}/milestones", json={"title": "А", "year": 2024})
+    ).status_code == 404
+
+
+async def test_reaching_a_milestone_emits_exactly_one_event(projects, tap):
+    client = projects.client
+    slug, department, project = await seeded_project(client)
+    milestone = await add_milestone(client, project["id"], title="Все ФАП подключены", year=2024)
+    projects.clock.advance(timedelta(days=10))
+
+    future = await client.post(
+        f"{API}/milestones/{milestone['id']}/reach",
+        json={"reached_at": iso(projects.clock.now() + timedelta(days=1))},
+    )
+    assert future.status_code == 422
+    assert fields_of(future.json()) == {"reached_at"}
+    naive = await client.post(
+        f"{API}/milestones/{milestone['id']}/reach", json={"reached_at": "2024-06-01T10:00:00"}
+    )
+    assert naive.status_code == 422
+    assert fields_of(naive.json()) == {"reached_at"}
+
+    reached = ok(
+        await client.post(
+            f"{API}/milestones/{milestone['id']}/reach", json={"evidence": "Акт № 15"}
+        )
+    )
+    assert reached["status"] == "reached"
+    assert reached["reached_at"] == iso(projects.clock.now())
+    assert reached["evidence"] == "Акт № 15"
+
+    again = await client.post(f"{API}/milestones/{milestone['id']}/reach", json={})
+    assert again.status_code == 409
+    assert again.json()["reached_at"] == reached["reached_at"].replace("Z", "+00:00")
+
+    assert await only_event(tap, "project.milestone_reached", project["id"]) == MilestoneReached(
+        milestone_id=UUID(milestone["id"]),
+        project_id=UUID(project["id"]),
+        project_name=project["name"],
+        region=slug,
+        sector_number=1,
+        responsible_department_id=UUID(department["id"]),
+        title="Все ФАП подключены",
+        due_date=date(2024, 12, 31),
+        reached_at=projects.clock.now(),
+        evidence="Акт № 15",
+    )
+    assert (await client.post(f"{API}/milestones/{uuid4()}/reach")).status_code == 404
+
+
+async def test_a_passed_due_date_is_reported_once_and_the_milestone_can_still_be_reached(
+    projects, tap
+):
+    client = projects.client
+    slug, department, project = await seeded_project(client)
+    late = await add_milestone(client, project["id"], title="Просрочен", due_date="2024-05-31")
+    today = await add_milestone(client, project["id"], title="Сегодня", due_date="2024-06-01")
+
+    overdue = await only_event(tap, "project.milestone_overdue", project["id"])
+    assert overdue == MilestoneOverdue(
+        milestone_id=UUID(late["id"]),
+        project_id=UUID(project["id"]),
+        project_name=project["name"],
+        region=slug,
+        sector_number=1,
+        responsible_department_id=UUID(department["id"]),
+        title="Просрочен",
+        due_date=date(2024, 5, 31),
+    )
+    missed = ok(await client.get(f"{API}/milestones/{late['id']}"))
+    assert (missed["status"], missed["missed_at"]) == ("missed", iso(projects.clock.now()))
+    # Due today is not overdue yet: the day has not passed.
+    assert ok(await client.get(f"{API}/milestones/{today['id']}"))["status"] == "pending"
+
+    reached = ok(await client.post(f"{API}/milestones/{late['id']}/reach", json={}))
+    assert reached["status"] == "reached" and reached["missed_at"] == missed["missed_at"]
+    reached_event = await only_event(tap, "project.milestone_reached", project["id"])
+    assert reached_event.milestone_id == UUID(late["id"])
+    assert len(tap.matching(of_type("project.milestone_overdue", subject=project["id"]))) == 1
+
+
+async def test_an_overdue_milestone_is_reported_once_across_restarts(projects, tap):
+    client = projects.client
+    _, _, project = await seeded_project(client)
+    milestone = await add_milestone(client, project["id"], title="К концу 2024 года", year=2024)
+    overdue = of_type("project.milestone_overdue", subject=project["id"])
+
+    # 23:30 in Moscow on the due date: not passed yet, however many scans run.
+    projects.clock.set(datetime(2024, 12, 31, 20, 30, tzinfo=UTC))
+    await tap.settle()
+    assert ok(await client.get(f"{API}/milestones/{milestone['id']}"))["status"] == "pending"
+
+    # The date passes while the service is down; the next instance must still report it.
+    await projects.client.aclose()
+    await projects.service.stop()
+    projects.clock.set(datetime(2024, 12, 31, 21, 30, tzinfo=UTC))  # 00:30 on 1 January, Moscow
+    await projects.service.start()
+    projects.client = projects.service.client()
+    [seen] = await tap.wait_for(overdue)
+    assert seen.envelope.data.milestone_id == UUID(milestone["id"])
+
+    await projects.restart()
+    projects.clock.advance(timedelta(days=3))
+    await tap.settle()
+    assert len(tap.matching(overdue)) == 1
+    assert (
+        ok(await projects.client.get(f"{API}/milestones/{milestone['id']}"))["status"] == "missed"
+    )
+
+
+async def test_a_missed_milestone_moved_to_a_later_date_is_watched_again(projects, tap):
+    client = projects.client
+    _, _, project = await seeded_project(client)
+    milestone = await add_milestone(client, project["id"], title="Пилот", due_date="2024-03-31")
+    overdue = of_type("project.milestone_overdue", subject=project["id"])
+    await tap.wait_for(overdue)
+
+    reopened = ok(
+        await client.patch(f"{API}/milestones/{milestone['id']}", json={"due_date": "2024-09-30"})
+    )
+    assert (reopened["status"], reopened["missed_at"]) == ("pending", None)
+    projects.clock.set(datetime(2024, 10, 1, 9, tzinfo=UTC))
+    await tap.wait_for(overdue, count=2)
+    await tap.settle()
+    assert [s.envelope.data.due_date for s in tap.matching(overdue)] == [
+        date(2024, 3, 31),
+        date(2024, 9, 30),
+    ]
+
+
+async def test_replicas_sharing_a_database_report_each_milestone_once(projects, tap):
+    client = projects.client
+    _, _, project = await seeded_project(client)
+    titles = [f"Этап {n}" for n in range(25)]
+    for title in titles:
+        await add_milestone(client, project["id"], title=title, due_date="2024-07-01")
+    replica = await running_projects(
+        projects.database_url, projects.clock, milestone_overdue_batch_size=3
+    ).start()
+    try:
+        projects.clock.set(datetime(2024, 7, 2, 9, tzinfo=UTC))
+        overdue = of_type("project.milestone_overdue", subject=project["id"])
+        await tap.wait_for(overdue, count=len(titles))
+        await tap.settle()
+    finally:
+        await replica.stop()
+    assert sorted(s.envelope.data.title for s in tap.matching(overdue)) == sorted(titles)
