@@ -48,8 +48,11 @@ class Extraction:
     applied: list[Applied]
 
 
-def read_document(region: Region, sources: Path) -> Document:
-    """Read a region's text as far as sections 6 and 7 go on their own."""
+def read_document(region: Region, sources: Path, known_financing: list[str]) -> Document:
+    """Read a region's text as far as sections 6 and 7 go on their own.
+
+    ``known_financing`` are the financing cells of the documents read before.
+    """
     text = (sources / region.source).read_text(encoding="utf-8")
     events = indicators.events_for(region.layout, section_units(text, region.layout, 7))
     departments = indicators.learn_departments(events, region.genitive)
@@ -73,15 +76,24 @@ def read_document(region: Region, sources: Path) -> Document:
         names=names,
         sector_names={heading.number: heading.name for heading in headings},
         rows6=rows6,
-        firsts=projects.first_pages(rows6, names),
+        firsts=projects.first_pages(rows6, names, known_financing),
     )
 
 
-def extract(
-    sources: Path, overrides: Path, email_domain: str = DEFAULT_EMAIL_DOMAIN
-) -> list[Extraction]:
-    """Build every region's dataset from the source texts and the reviewed overrides."""
-    documents = [read_document(region, sources) for region in REGIONS]
+def extract(sources: Path, overrides: Path, email_domain: str = DEFAULT_EMAIL_DOMAIN) -> list[Extraction]:
+    """Build every region's dataset from the source texts and the reviewed overrides.
+
+    The documents are read in turn, each with the financing cells of the ones
+    read before it: the flat layout lost the brackets that show where such a
+    cell ends, the line layout kept them.
+    """
+    documents: list[Document] = []
+    known_financing: list[str] = []
+    for region in REGIONS:
+        document = read_document(region, sources, known_financing)
+        documents.append(document)
+        described = _describe(document, [document])
+        known_financing.extend(text.financing for text in described if text.financing)
     extractions = []
     for document in documents:
         others = [other for other in documents if other is not document]
@@ -91,22 +103,28 @@ def extract(
     return extractions
 
 
-def build(document: Document, others: list[Document], email_domain: str) -> dict[str, Any]:
-    """A region's dataset as it will be written (before overrides)."""
-    region = document.region
+def _describe(document: Document, documents: list[Document]) -> list[projects.ProjectText]:
+    """Section 6 of a document, read with what ``documents`` (it among them) print."""
+    others = [other for other in documents if other is not document]
     references = projects.References(
         [_section_text(document.text, number) for number in (2, 3, 4, 5)]
         + [_section_text(other.text, number) for other in others for number in (2, 3, 4, 5, 6)]
     )
-    templates = projects.templates_from(document.firsts, *(other.firsts for other in others))
-    described = projects.read_projects(
+    templates = projects.templates_from(*(each.firsts for each in documents))
+    return projects.read_projects(
         document.rows6,
         document.names,
         document.firsts,
         templates,
         references,
-        by_lines=region.layout is Layout.LINES,
+        by_lines=document.region.layout is Layout.LINES,
     )
+
+
+def build(document: Document, others: list[Document], email_domain: str) -> dict[str, Any]:
+    """A region's dataset as it will be written (before overrides)."""
+    region = document.region
+    described = _describe(document, [document, *others])
     linked = _links(document)
     departments = _departments(document, email_domain)
     department_ids = {department["name"]: department["id"] for department in departments}

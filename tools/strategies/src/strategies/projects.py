@@ -44,7 +44,13 @@ _FINANCING_OPENERS = (
     "Федеральное финансирование",
     "Рекомендованный федеральный проект",
     "Привлечение инвесторов",
+    # The flat layout's transport projects, whose cell lost its first word.
+    "финансирование обеспечено",
 )
+# How many words a known financing cell must have to be trusted to end where
+# it ends even when the role after it lost its capital (the flat layout's
+# roles often open with a stripped dash: «- заказчик, пользователь продукта»).
+_TRUSTED_FINANCING = 4
 # Capitalised words that go on inside a financing cell rather than open the
 # role («Рекомендованный федеральный проект, не обеспеченный фед. Финансированием»).
 _FINANCING_CAPITALS = frozenset({"Финансированием"})
@@ -57,7 +63,14 @@ _WIDTH_SLACK = 1
 # step over the places where the references differ.
 _REFERENCE_RUN = 6
 _WRAP_SLACK = 0
-_MILESTONE = re.compile(r"(?:К концу|До конца)\s+(20\d\d)\s+года?\s*:?\s*")
+# «К концу 2024 года: …», «До конца 2022 года …», «К 2030 г.: …» open a dated
+# milestone; so does «к концу 2021 г.:» right after a colon. The flat layout
+# may glue the year to the next number («К 202470 обращений» for «К 2024 г.:
+# 70 обращений»), so nothing is required after the year's four digits.
+_MILESTONE = re.compile(
+    r"(?:(?<!\w)К концу|(?<!\w)До конца|(?<=:\s)к концу|(?<!\w)К)\s+(20\d\d)"
+    r"(?:\s*(?:года|году|год|г)(?!\w)\.?)?\s*:?\s*"
+)
 
 
 @dataclass
@@ -131,10 +144,17 @@ class Templates:
 
 
 def first_pages(
-    rows: Sequence[Row], names: dict[tuple[int, int], str]
+    rows: Sequence[Row], names: dict[tuple[int, int], str], known_financing: Sequence[str] = ()
 ) -> dict[tuple[int, int], Cells]:
-    """Each row's cells as far as its first page has them, by (sector, number)."""
-    return {(row.sector, row.number): _first_page(row, names) for row in rows}
+    """Each row's cells as far as its first page has them, by (sector, number).
+
+    ``known_financing`` are financing cells read whole elsewhere (in the other
+    strategy), which tell where a financing cell ends where punctuation does not.
+    """
+    return {(row.sector, row.number): _first_page(row, names, known_financing) for row in rows}
+
+
+
 
 
 def templates_from(*documents: dict[tuple[int, int], Cells]) -> Templates:
@@ -203,7 +223,9 @@ def _first_page_cells(firsts: Iterable[Cells], cell: str) -> list[str]:
     return found
 
 
-def _first_page(row: Row, names: dict[tuple[int, int], str]) -> Cells:
+def _first_page(
+    row: Row, names: dict[tuple[int, int], str], known_financing: Sequence[str]
+) -> Cells:
     """The cells as far as the row's first page has them."""
     texts = _unglue_timeline([unit.text for unit in row.segments()[0]])
     name = names[(row.sector, row.number)]
@@ -223,7 +245,7 @@ def _first_page(row: Row, names: dict[tuple[int, int], str]) -> Cells:
     if financing is None:
         cells.description = texts[timeline[1] :]
         return cells
-    role = _role_start(texts, financing)
+    role = _role_start(texts, financing, known_financing)
     cells.description = texts[timeline[1] : financing]
     cells.financing = texts[financing:role]
     cells.role = texts[role:]
@@ -288,22 +310,72 @@ def _financing_start(texts: Sequence[str], start: int) -> int | None:
     return None
 
 
-def _role_start(texts: Sequence[str], financing: int) -> int:
-    """Where the role cell opens: the first capital after the financing's opening.
+def _role_start(texts: Sequence[str], financing: int, known: Sequence[str]) -> int:
+    """Where the role cell opens, after the financing cell that opens at ``financing``.
 
-    Not inside brackets the financing left open («(… до регионов и ОМСУ)»).
+    Right after a ``known`` financing cell the text spells out whole (the
+    longest), if that one says enough to trust it or a capital follows it;
+    otherwise at the first capital that is neither part of the opening phrase
+    nor an abbreviation inside brackets the financing left open («(… до
+    регионов и ОМСУ)»).
     """
+    complete = _known_financing(texts, financing, known)
+    if complete is not None:
+        end, words = complete
+        if words >= _TRUSTED_FINANCING or _opens_cell(texts, end):
+            return end
     for index in range(financing + 1, len(texts)):
         first_word = texts[index].split()[0] if texts[index] else ""
         so_far = join_pieces(texts[financing:index])
         if not texts[index][:1].isupper() or first_word in _FINANCING_CAPITALS:
             continue
-        if so_far.count("(") > so_far.count(")"):
+        abbreviation = first_word.strip("()«»,.;").isupper()
+        if abbreviation and so_far.count("(") > so_far.count(")"):
             continue
-        if any(so_far.endswith(opener.split()[0]) for opener in _FINANCING_OPENERS):
+        if any(opener.startswith(so_far) and opener != so_far for opener in _FINANCING_OPENERS):
             continue
         return index
     return len(texts)
+
+
+def _known_financing(
+    texts: Sequence[str], financing: int, known: Sequence[str]
+) -> tuple[int, int] | None:
+    """Where a known financing cell that the text spells out whole ends, and its length in words.
+
+    None if a longer known cell goes on further than any whole one (the text
+    then breaks off it, cut by the page: «… федерального бюджета
+    (предоставлена федеральная субсидия) и регионального бюджета»).
+    """
+    whole: tuple[int, int] | None = None
+    furthest = 0
+    for cell in known:
+        words = key_words(cell)
+        length = word_prefix_length(texts[financing:], words)
+        if length and (whole is None or length > whole[0] - financing):
+            end = financing + length
+            # An abbreviation too short to compare («ГЧ» of «ГЧП») ends the cell too.
+            while end < len(texts) and texts[end].isupper() and not key_words(texts[end]):
+                end += 1
+            whole = (end, len(words))
+        furthest = max(furthest, _prefix_units(texts[financing:], words))
+    if whole is None or furthest > whole[0] - financing:
+        return None
+    return whole
+
+
+def _prefix_units(texts: Sequence[str], words: Sequence[str]) -> int:
+    """How many leading units agree with the start of ``words``."""
+    agreed = 0
+    for count in range(1, len(texts) + 1):
+        joined = join_pieces(texts[:count])
+        if joined.endswith("-"):
+            continue
+        seen = key_words(joined)
+        if len(seen) > len(words) or not same_words(seen, words[: len(seen)]):
+            break
+        agreed = count
+    return agreed
 
 
 def _read(
@@ -332,9 +404,10 @@ def _read(
                 notes.append(f"the goal's rest on page {page} was told by the column's width")
             goal_end = by_width
         position = goal_end
-        # A cut financing cell's rest is followed by the role's; a cut role is
-        # the last cell. Before either, the page continues the description.
-        for column, then in (("financing", "role"), ("role", "description")):
+        # A cut financing cell's rest is followed by the role's; the role is the
+        # last cell, so what follows its rest is its own. Before either, the
+        # page continues the description.
+        for column, then in (("financing", "role"), ("role", "role")):
             rest = _template_rest(
                 getattr(cells, column), getattr(templates, column), texts, position
             )
@@ -490,7 +563,7 @@ def milestones(description: str) -> list[Milestone]:
     for index, match in enumerate(matches):
         end = matches[index + 1].start() if index + 1 < len(matches) else len(description)
         # A numbered list may put the next item's number before the next date.
-        title = re.sub(r"\s+\d{1,2}\.?$", "", description[match.end() : end]).strip(" -;.")
+        title = re.sub(r"\s+\d{1,2}\.?$", "", description[match.end() : end].strip()).strip(" -;.:")
         if title:
             found.append(Milestone(int(match.group(1)), title))
     return found

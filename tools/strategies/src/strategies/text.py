@@ -108,7 +108,7 @@ def same_word(left: str, right: str) -> bool:
     if left == right:
         return True
     short, long_ = sorted((left, right), key=len)
-    return len(long_) - len(short) == 1 and len(short) >= 4 and long_.startswith(short)
+    return len(long_) - len(short) == 1 and len(short) >= 3 and long_.startswith(short)
 
 
 def same_words(left: Sequence[str], right: Sequence[str]) -> bool:
