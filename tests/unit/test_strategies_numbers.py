@@ -2,7 +2,14 @@
 
 import pytest
 
-from strategies.numbers import Bounded, NumberError, is_number, parse_bounded, parse_number, split_numbers
+from strategies.numbers import (
+    Bounded,
+    NumberError,
+    is_number,
+    parse_bounded,
+    parse_number,
+    split_numbers,
+)
 
 
 @pytest.mark.parametrize(
