@@ -324,7 +324,9 @@ def test_projects_per_sector(slug: str) -> None:
 @pytest.mark.parametrize("slug", sorted(SOURCES))
 def test_indicators_per_sector(slug: str) -> None:
     data = load(slug)
-    counted = per_sector(data["indicators"], lambda indicator: int(indicator["project"].split(".")[0]))
+    counted = per_sector(
+        data["indicators"], lambda indicator: int(indicator["project"].split(".")[0])
+    )
     assert counted == INDICATORS[slug]
 
 

@@ -37,7 +37,9 @@ def test_dataset_follows_the_schema(slug: str) -> None:
         lambda data: data["indicators"][0]["targets"].pop(),
         lambda data: data["indicators"][0].update(direction="up"),
         lambda data: data["projects"][0].update(department="no-such-department"),
-        lambda data: data["projects"][0]["milestones"].append({"year": 2024, "due": "2024-06-30", "title": "x"}),
+        lambda data: data["projects"][0]["milestones"].append(
+            {"year": 2024, "due": "2024-06-30", "title": "x"}
+        ),
         lambda data: data["departments"][0].update(email="Комитет@example"),
         lambda data: data.update(extra=True),
     ],

@@ -80,7 +80,9 @@ def read_document(region: Region, sources: Path, known_financing: list[str]) -> 
     )
 
 
-def extract(sources: Path, overrides: Path, email_domain: str = DEFAULT_EMAIL_DOMAIN) -> list[Extraction]:
+def extract(
+    sources: Path, overrides: Path, email_domain: str = DEFAULT_EMAIL_DOMAIN
+) -> list[Extraction]:
     """Build every region's dataset from the source texts and the reviewed overrides.
 
     The documents are read in turn, each with the financing cells of the ones

@@ -154,9 +154,6 @@ def first_pages(
     return {(row.sector, row.number): _first_page(row, names, known_financing) for row in rows}
 
 
-
-
-
 def templates_from(*documents: dict[tuple[int, int], Cells]) -> Templates:
     """Financing and role cells of the rows' first pages, of one or more documents.
 
