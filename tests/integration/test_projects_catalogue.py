@@ -1,5 +1,6 @@
 """Regions, sectors, departments and coordinators through the running projects service."""
 
+import asyncio
 from uuid import UUID, uuid4
 
 import pytest
@@ -322,3 +323,20 @@ async def test_reloading_the_same_catalogue_changes_nothing_and_emits_nothing(pr
     assert len(tap.matching(about(first["project"]["id"]))) == 1
     assert len(tap.matching(about(first["coordinator"]["id"]))) == 1
     assert len(tap.matching(about(first["department"]["id"]))) == 2
+
+
+async def test_concurrent_creation_of_one_natural_key_never_answers_500(projects):
+    client = projects.client
+    slug = await seed_region(client)
+    body = {
+        "region": slug,
+        "full_name": "Комитет по печати",
+        "short_name": "КП",
+        "emails": ["p@lo.ru"],
+    }
+    responses = await asyncio.gather(
+        *(client.post(f"{API}/departments", json=body) for _ in range(8))
+    )
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [201] + [409] * 7, [r.text for r in responses]
+    assert ok(await client.get(f"{API}/departments", params={"region": slug}))["total"] == 1
