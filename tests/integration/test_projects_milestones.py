@@ -240,3 +240,24 @@ async def test_replicas_sharing_a_database_report_each_milestone_once(projects, 
     finally:
         await replica.stop()
     assert sorted(s.envelope.data.title for s in tap.matching(overdue)) == sorted(titles)
+
+
+async def test_reloading_a_reached_milestone_keeps_its_state_and_evidence(projects):
+    client = projects.client
+    _, _, project = await seeded_project(client)
+    url = f"{API}/projects/{project['id']}/milestones"
+    body = {"title": "Все школы подключены", "year": 2024}
+    created = await client.put(url, json=body)
+    assert created.status_code == 201
+    milestone = created.json()
+    reached = ok(
+        await client.post(f"{API}/milestones/{milestone['id']}/reach", json={"evidence": "Акт"})
+    )
+    assert ok(await client.put(url, json=body)) == reached
+
+    moved = ok(await client.put(url, json={**body, "year": 2025}))
+    assert (moved["due_date"], moved["status"], moved["evidence"]) == (
+        "2025-12-31",
+        "reached",
+        "Акт",
+    )

@@ -108,7 +108,7 @@ async def create_milestone(
 async def upsert_milestone(
     session: AsyncSession, project_id: UUID, data: MilestoneCreate, today: date
 ) -> Upserted[Milestone]:
-    """Create the milestone or bring its due date and evidence to `data`, keyed by title."""
+    """Create the milestone or bring its due date (and evidence, if given) to `data`, by title."""
     await get_project(session, project_id, lock=True)
     milestone = await find_by(
         session, Milestone, lock=True, project_id=project_id, title=data.title
@@ -117,9 +117,11 @@ async def upsert_milestone(
         return Upserted(
             await create_milestone(session, project_id, data), created=True, changed=True
         )
-    changed = apply_changes(
-        milestone, {"due_date": data.resolved_due_date, "evidence": data.evidence}
-    )
+    values = {"due_date": data.resolved_due_date}
+    # Evidence is usually written when the milestone is reached; a reload without it keeps it.
+    if data.evidence is not None:
+        values["evidence"] = data.evidence
+    changed = apply_changes(milestone, values)
     if changed:
         _reopen_if_rescheduled(milestone, today)
         await session.flush()
