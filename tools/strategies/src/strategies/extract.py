@@ -113,21 +113,31 @@ def _describe(document: Document, documents: list[Document]) -> list[projects.Pr
         + [_section_text(other.text, number) for other in others for number in (2, 3, 4, 5, 6)]
     )
     templates = projects.templates_from(*(each.firsts for each in documents))
-    return projects.read_projects(
-        document.rows6,
-        document.names,
-        document.firsts,
-        templates,
-        references,
-        by_lines=document.region.layout is Layout.LINES,
-    )
+    described: list[projects.ProjectText] = []
+    # Twice: a cell the first reading finished (from a first page's template)
+    # may in turn show how another row's cut cell goes on.
+    for _ in range(2):
+        described = projects.read_projects(
+            document.rows6,
+            document.names,
+            document.firsts,
+            templates,
+            references,
+            by_lines=document.region.layout is Layout.LINES,
+        )
+        templates = projects.Templates(
+            financing=templates.financing
+            + [text.financing for text in described if text.financing],
+            role=templates.role + [text.region_role for text in described if text.region_role],
+        )
+    return described
 
 
 def build(document: Document, others: list[Document], email_domain: str) -> dict[str, Any]:
     """A region's dataset as it will be written (before overrides)."""
     region = document.region
     described = _describe(document, [document, *others])
-    linked = _links(document)
+    linked = _links(document, [document, *others])
     departments = _departments(document, email_domain)
     department_ids = {department["name"]: department["id"] for department in departments}
     return {
@@ -167,11 +177,21 @@ def _section_text(text: str, number: int) -> str:
     return text[start:end]
 
 
-def _links(document: Document) -> dict[tuple[int, int], links.ProjectLinks]:
-    """Section 5 of a document, by (sector, number)."""
+def _links(
+    document: Document, documents: list[Document]
+) -> dict[tuple[int, int], links.ProjectLinks]:
+    """Section 5 of a document (one of ``documents``), by (sector, number)."""
     region = document.region
     tasks = links.challenges(section_units(document.text, region.layout, 4), region.layout)
-    categories = links.beneficiary_categories(section_units(document.text, region.layout, 2))
+    # Both strategies draw their beneficiaries from the federal list of
+    # categories; the flat one prints it in section 2.
+    categories = [
+        category
+        for each in documents
+        for category in links.beneficiary_categories(
+            section_units(each.text, each.region.layout, 2)
+        )
+    ]
     units = section_units(document.text, region.layout, 5)
     by_sector: dict[int, list[str]] = {}
     for (sector, _), name in sorted(document.names.items()):

@@ -210,11 +210,15 @@ def _read(
                 name_seen = name_words
         more = _items(segment[position:], categories, width)
         if more and not _opens_item(more[0][0]):
-            # A cut cell goes on: the beneficiary's if it fits their column.
+            # A cut cell goes on: the last beneficiary's, unless that one is a
+            # whole category already, if it fits their column.
             carried = more.pop(0)
-            if beneficiaries and not benefits and _is_beneficiary(carried, categories, width, True):
-                beneficiaries[-1].extend(carried)
-            elif beneficiaries and benefits and _is_beneficiary(carried, categories, width, True):
+            last_whole = bool(beneficiaries) and _is_category(beneficiaries[-1], categories)
+            if (
+                beneficiaries
+                and not last_whole
+                and _is_beneficiary(carried, categories, width, True)
+            ):
                 beneficiaries[-1].extend(carried)
             else:
                 benefits.extend(carried)
@@ -315,7 +319,7 @@ def _items(texts: Sequence[str], categories: Sequence[str], width: int | None) -
         if not items or opens or after_category:
             after_category = False
             items.append([text])
-        elif width and _leaves_beneficiary(items[-1], text, width):
+        elif width and _leaves_beneficiary(items[-1], text, width, categories):
             items.append([text])
         else:
             items[-1].append(text)
@@ -323,15 +327,24 @@ def _items(texts: Sequence[str], categories: Sequence[str], width: int | None) -
     return items
 
 
-def _leaves_beneficiary(item: Sequence[str], text: str, width: int) -> bool:
+def _leaves_beneficiary(
+    item: Sequence[str], text: str, width: int, categories: Sequence[str]
+) -> bool:
     """Whether a line that carries on a beneficiary's item belongs to the benefits instead.
 
-    A beneficiary's name fits its narrow column and is no sentence; a wider
-    line, or one ending a sentence, is the rest of a benefit cut by the page.
+    Nothing carries on a whole category; a beneficiary's name is no
+    sentence, so a line ending one is the rest of a benefit cut by the page.
+    (A wide line carries on the item, which is then a benefit itself.)
     """
     if any(len(line) > width for line in item):
         return False
-    return len(text) > width or text.endswith(".")
+    return _is_category(item, categories) or text.endswith(".")
+
+
+def _is_category(item: Sequence[str], categories: Sequence[str]) -> bool:
+    """Whether an item names one of the known beneficiary categories, whole."""
+    words = key_words(join_pieces(item))
+    return any(same_words(words, key_words(category)) for category in categories)
 
 
 def _opens_item(text: str) -> bool:
@@ -375,12 +388,12 @@ def _is_beneficiary(
     if width is not None:
         opens = part or _opens_item(item[0])
         return opens and all(len(text) <= width for text in item)
+    if _is_category(item, categories):
+        return True
     words = key_words(join_pieces(item))
-    for category in categories:
-        whole = key_words(category)
-        if same_words(words, whole) or (part and same_words(whole[-len(words) :], words)):
-            return True
-    return False
+    return part and any(
+        same_words(key_words(category)[-len(words) :], words) for category in categories
+    )
 
 
 def _beneficiary_width(

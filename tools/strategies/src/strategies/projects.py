@@ -406,7 +406,11 @@ def _read(
         # page continues the description.
         for column, then in (("financing", "role"), ("role", "role")):
             rest = _template_rest(
-                getattr(cells, column), getattr(templates, column), texts, position
+                getattr(cells, column),
+                getattr(templates, column),
+                texts,
+                position,
+                last=column == "role",
             )
             if rest is not None:
                 cells.description.extend(texts[position : rest[0]])
@@ -523,9 +527,16 @@ def _continue_goal_by_width(
 
 
 def _template_rest(
-    pieces: Sequence[str], templates: Sequence[str], texts: Sequence[str], position: int
+    pieces: Sequence[str],
+    templates: Sequence[str],
+    texts: Sequence[str],
+    position: int,
+    last: bool = False,
 ) -> tuple[int, int] | None:
-    """Where the rest of a cut cell stands on this page, if a whole one says how it goes on."""
+    """Where the rest of a cut cell stands on this page, if a whole one says how it goes on.
+
+    The ``last`` cell of a row may go on past the template's end within a unit.
+    """
     seen = key_words(join_pieces(pieces))
     if not seen:
         return None
@@ -536,7 +547,7 @@ def _template_rest(
             continue
         rest = whole[len(seen) :]
         for start in range(position, len(texts)):
-            length = word_prefix_length(texts[start:], rest)
+            length = word_prefix_length(texts[start:], rest, overshoot=last)
             if length:
                 return start, start + length
     return None

@@ -123,8 +123,13 @@ def same_text(left: str, right: str) -> bool:
     return same_words(key_words(left), key_words(right))
 
 
-def word_prefix_length(pieces: Sequence[str], target: Sequence[str]) -> int | None:
-    """How many leading pieces spell exactly ``target`` (as key words), if any do."""
+def word_prefix_length(
+    pieces: Sequence[str], target: Sequence[str], overshoot: bool = False
+) -> int | None:
+    """How many leading pieces spell exactly ``target`` (as key words), if any do.
+
+    With ``overshoot``, the last of those pieces may go on with more words.
+    """
     if not target:
         return 0
     for count in range(1, len(pieces) + 1):
@@ -135,6 +140,8 @@ def word_prefix_length(pieces: Sequence[str], target: Sequence[str]) -> int | No
         collected = key_words(joined)
         if same_words(collected, target):
             return count
+        if overshoot and len(collected) > len(target):
+            return count if same_words(collected[: len(target)], target) else None
         if len(collected) > len(target) or not same_words(collected, target[: len(collected)]):
             return None
     return None
