@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -90,29 +91,45 @@ def extract(
     cell ends, the line layout kept them.
     """
     documents: list[Document] = []
+    alone: list[list[projects.ProjectText]] = []
     known_financing: list[str] = []
     for region in REGIONS:
         document = read_document(region, sources, known_financing)
         documents.append(document)
-        described = _describe(document, [document])
-        known_financing.extend(text.financing for text in described if text.financing)
+        alone.append(_describe(document, [document]))
+        known_financing.extend(text.financing for text in alone[-1] if text.financing)
     extractions = []
     for document in documents:
         others = [other for other in documents if other is not document]
-        dataset = build(document, others, email_domain)
+        # What the other strategies' projects came to, read on their own.
+        finished = [
+            text
+            for other, texts in zip(documents, alone, strict=True)
+            if other is not document
+            for text in texts
+        ]
+        dataset = build(document, others, email_domain, finished)
         applied = apply(dataset, load(overrides / f"{document.region.slug}.yaml"))
         extractions.append(Extraction(document.region, dataset, applied))
     return extractions
 
 
-def _describe(document: Document, documents: list[Document]) -> list[projects.ProjectText]:
-    """Section 6 of a document, read with what ``documents`` (it among them) print."""
+def _describe(
+    document: Document, documents: list[Document], finished: Sequence[projects.ProjectText] = ()
+) -> list[projects.ProjectText]:
+    """Section 6 of a document, read with what ``documents`` (it among them) print.
+
+    ``finished`` are projects of other documents already read, whose cells
+    show how cut ones go on.
+    """
     others = [other for other in documents if other is not document]
     references = projects.References(
         [_section_text(document.text, number) for number in (2, 3, 4, 5)]
         + [_section_text(other.text, number) for other in others for number in (2, 3, 4, 5, 6)]
     )
     templates = projects.templates_from(*(each.firsts for each in documents))
+    templates.financing.extend(text.financing for text in finished if text.financing)
+    templates.role.extend(text.region_role for text in finished if text.region_role)
     described: list[projects.ProjectText] = []
     # Twice: a cell the first reading finished (from a first page's template)
     # may in turn show how another row's cut cell goes on.
@@ -133,10 +150,15 @@ def _describe(document: Document, documents: list[Document]) -> list[projects.Pr
     return described
 
 
-def build(document: Document, others: list[Document], email_domain: str) -> dict[str, Any]:
+def build(
+    document: Document,
+    others: list[Document],
+    email_domain: str,
+    finished: Sequence[projects.ProjectText] = (),
+) -> dict[str, Any]:
     """A region's dataset as it will be written (before overrides)."""
     region = document.region
-    described = _describe(document, [document, *others])
+    described = _describe(document, [document, *others], finished)
     linked = _links(document, [document, *others])
     departments = _departments(document, email_domain)
     department_ids = {department["name"]: department["id"] for department in departments}

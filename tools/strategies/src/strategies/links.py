@@ -273,8 +273,14 @@ def _tasks_in(texts: Sequence[str], tasks: Sequence[str]) -> list[tuple[str, lis
     while position < len(texts):
         match = _longest_task(texts[position:], tasks)
         if match is None:
-            found.append((join_pieces(texts[position:]).rstrip(".;"), []))
-            break
+            # Text that is no known task runs up to where a known one opens.
+            end = next(
+                (i for i in range(position + 1, len(texts)) if _longest_task(texts[i:], tasks)),
+                len(texts),
+            )
+            found.append((join_pieces(texts[position:end]).rstrip(".;"), []))
+            position = end
+            continue
         task, length, rest = match
         # Words too short to compare («ИИ») still belong to the task they end.
         while position + length < len(texts) and not key_words(texts[position + length]):

@@ -313,8 +313,7 @@ def _role_start(texts: Sequence[str], financing: int, known: Sequence[str]) -> i
     Right after a ``known`` financing cell the text spells out whole (the
     longest), if that one says enough to trust it or a capital follows it;
     otherwise at the first capital that is neither part of the opening phrase
-    nor an abbreviation inside brackets the financing left open («(… до
-    регионов и ОМСУ)»).
+    nor an abbreviation.
     """
     complete = _known_financing(texts, financing, known)
     if complete is not None:
@@ -326,8 +325,9 @@ def _role_start(texts: Sequence[str], financing: int, known: Sequence[str]) -> i
         so_far = join_pieces(texts[financing:index])
         if not texts[index][:1].isupper() or first_word in _FINANCING_CAPITALS:
             continue
-        abbreviation = first_word.strip("()«»,.;").isupper()
-        if abbreviation and so_far.count("(") > so_far.count(")"):
+        # An abbreviation carries on the financing's sentence («… до регионов
+        # и ОМСУ)», «… регулируемых федеральными НПА»).
+        if first_word.strip("()«»,.;").isupper():
             continue
         if any(opener.startswith(so_far) and opener != so_far for opener in _FINANCING_OPENERS):
             continue
@@ -349,20 +349,20 @@ def _known_financing(
     for cell in known:
         words = key_words(cell)
         length = word_prefix_length(texts[financing:], words)
-        if length and (whole is None or length > whole[0] - financing):
+        if length and (whole is None or len(words) > whole[1]):
             end = financing + length
             # An abbreviation too short to compare («ГЧ» of «ГЧП») ends the cell too.
             while end < len(texts) and texts[end].isupper() and not key_words(texts[end]):
                 end += 1
             whole = (end, len(words))
-        furthest = max(furthest, _prefix_units(texts[financing:], words))
-    if whole is None or furthest > whole[0] - financing:
+        furthest = max(furthest, _agreed_words(texts[financing:], words))
+    if whole is None or furthest > whole[1]:
         return None
     return whole
 
 
-def _prefix_units(texts: Sequence[str], words: Sequence[str]) -> int:
-    """How many leading units agree with the start of ``words``."""
+def _agreed_words(texts: Sequence[str], words: Sequence[str]) -> int:
+    """How many of ``words`` the leading units spell, in order."""
     agreed = 0
     for count in range(1, len(texts) + 1):
         joined = join_pieces(texts[:count])
@@ -371,7 +371,7 @@ def _prefix_units(texts: Sequence[str], words: Sequence[str]) -> int:
         seen = key_words(joined)
         if len(seen) > len(words) or not same_words(seen, words[: len(seen)]):
             break
-        agreed = count
+        agreed = len(seen)
     return agreed
 
 
@@ -489,9 +489,13 @@ def _continue_goal(
         joined = join_pieces(texts[position : index + 1])
         if joined.endswith("-"):
             continue
-        if not references.continues(head, key_words(joined)):
+        tail = key_words(joined)
+        if not references.continues(head, tail):
             break
-        end = index + 1
+        # A unit with no words to compare («4» of a numbered list) joins the
+        # goal only if the goal goes on after it.
+        if len(tail) > len(key_words(join_pieces(texts[position:end]))):
+            end = index + 1
     cells.goal.extend(texts[position:end])
     return end
 

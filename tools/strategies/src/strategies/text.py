@@ -9,6 +9,7 @@ from collections.abc import Iterable, Sequence
 # ("дорожно-" / "транспортных"); a dash standing apart (" -") is punctuation.
 _BROKEN_WORD = re.compile(r"\w-$")
 _WORD = re.compile(r"[0-9a-zа-яё]+")
+_WORD_ANY_CASE = re.compile(r"[0-9a-zA-Zа-яёА-ЯЁ]+")
 
 # The flat document lost its one- and two-letter words and the common Russian
 # function words (a stop-word list like NLTK's), so comparisons between texts
@@ -93,10 +94,19 @@ def words(text: str) -> list[str]:
 
 
 def key_words(text: str) -> list[str]:
-    """The words that survive in both layouts: no short or function words."""
-    return [
-        word for word in words(text) if len(word) >= _MIN_COMPARED_WORD and word not in _STOP_WORDS
-    ]
+    """The words that survive in both layouts: no short or function words.
+
+    Two-letter abbreviations («РФ», «ИИ») are kept: both layouts print them.
+    """
+    joined = re.sub(r"(?<=\w)-(?=\w)", "", text.replace("ё", "е").replace("Ё", "Е"))
+    kept = []
+    for token in _WORD_ANY_CASE.findall(joined):
+        word = token.lower()
+        if len(word) >= _MIN_COMPARED_WORD and word not in _STOP_WORDS:
+            kept.append(word)
+        elif len(word) == 2 and token.isupper() and token.isalpha():
+            kept.append(word)
+    return kept
 
 
 def same_word(left: str, right: str) -> bool:
