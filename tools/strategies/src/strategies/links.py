@@ -27,6 +27,8 @@ _LINE_ITEM = re.compile(r"^(\d{1,2})\.\s*(.*)$")
 _NAME_SPAN = 40
 # How many of a name's first key words find it.
 _NAME_LEAD = 3
+# The shortest word a comparison keeps.
+_MIN_WORD = 3
 # Which of the beneficiary lines' widths stands for the column, and how much a
 # line may exceed it (the font is proportional).
 _WIDTH_QUANTILE = 0.95
@@ -349,8 +351,7 @@ def _leaves_beneficiary(
 
 def _is_category(item: Sequence[str], categories: Sequence[str]) -> bool:
     """Whether an item names one of the known beneficiary categories, whole."""
-    words = key_words(join_pieces(item))
-    return any(same_words(words, key_words(category)) for category in categories)
+    return _category_length(item, categories) == len(item)
 
 
 def _opens_item(text: str) -> bool:
@@ -362,8 +363,16 @@ def _opens_item(text: str) -> bool:
 def _category_length(texts: Sequence[str], categories: Sequence[str]) -> int | None:
     """How many leading units name one of the beneficiary categories (the longest)."""
     best = None
+    present = [text for text in texts if text]
     for category in categories:
-        length = word_prefix_length([text for text in texts if text], key_words(category))
+        words = key_words(category)
+        length = word_prefix_length(present, words)
+        if not length and words and len(words[-1]) == _MIN_WORD:
+            # The flat text lost the last letter before a bracket: «газ)» → «га»,
+            # too short to compare as a word.
+            length = word_prefix_length(present, words[:-1])
+            cut = present[length] if length and length < len(present) else ""
+            length = length + 1 if cut and words[-1].startswith(cut.lower()) else None
         if length and (best is None or length > best):
             best = length
     if best is None:
