@@ -128,3 +128,18 @@ async def wait_until(condition, timeout: float = 30.0) -> None:
 def subject(indicator_id: str | UUID) -> str:
     """The CloudEvents subject (and Kafka key) of an indicator's events."""
     return str(indicator_id)
+
+
+@asynccontextmanager
+async def started(service: RunningService) -> AsyncIterator[RunningService]:
+    """Run a service for the duration of a block."""
+    await service.start()
+    try:
+        yield service
+    finally:
+        await service.stop()
+
+
+def payload(seen) -> dict[str, Any]:
+    """The JSON data of a tapped record."""
+    return seen.envelope.data.model_dump(mode="json")

@@ -62,14 +62,6 @@ def test_a_period_must_match_or_be_finer_than_the_frequency(text, frequency, acc
     assert Period.parse(text).reportable_at(frequency) is accepted
 
 
-def test_containment():
-    q2 = Period.parse("2023-Q2")
-    assert q2.contains(Period.parse("2023-05")) and q2.contains(q2)
-    assert not q2.contains(Period.parse("2023-07"))
-    assert not q2.contains(Period.parse("2024-05"))
-    assert Period.parse("2023").contains(Period.parse("2023-Q4"))
-
-
 def test_periods_of_year():
     assert [str(p) for p in periods_of_year(2023, Frequency.quarterly)] == [
         "2023-Q1",
@@ -79,3 +71,9 @@ def test_periods_of_year():
     ]
     assert len(periods_of_year(2023, Frequency.monthly)) == 12
     assert periods_of_year(2023, Frequency.annual) == [Period(2023, Frequency.annual)]
+
+
+def test_a_period_lies_in_its_quarter_and_year():
+    assert [str(p) for p in Period.parse("2023-05").enclosing()] == ["2023-05", "2023-Q2", "2023"]
+    assert [str(p) for p in Period.parse("2023-Q4").enclosing()] == ["2023-Q4", "2023"]
+    assert [str(p) for p in Period.parse("2023").enclosing()] == ["2023"]

@@ -81,13 +81,14 @@ class Period:
         """Whether an indicator reported at `frequency` accepts a value for this period."""
         return _RANK[self.granularity] >= _RANK[frequency]
 
-    def contains(self, other: "Period") -> bool:
-        """Whether `other` lies within this period (a period contains itself)."""
-        return (
-            other.year == self.year
-            and self.start_month <= other.start_month
-            and other.end_month <= self.end_month
-        )
+    def enclosing(self) -> list["Period"]:
+        """The period itself and the coarser periods it lies in (its quarter, its year)."""
+        periods = [self]
+        if self.granularity is Frequency.monthly:
+            periods.append(Period(self.year, Frequency.quarterly, (self.index - 1) // 3 + 1))
+        if self.granularity is not Frequency.annual:
+            periods.append(Period(self.year, Frequency.annual))
+        return periods
 
 
 def periods_of_year(year: int, frequency: Frequency) -> list[Period]:

@@ -36,7 +36,7 @@ class Signal:
 
 def chronology(period: Period) -> tuple:
     """Sort key: by end date; at the same end a month, then its quarter, then the year count last."""
-    return (period.end, _COARSENESS[period.granularity])
+    return (period.year, period.end_month, _COARSENESS[period.granularity])
 
 
 def status_before(period: Period, known: dict[Period, Status]) -> Status | None:

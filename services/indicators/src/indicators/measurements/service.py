@@ -107,6 +107,8 @@ class IndicatorContext:
     rules: IndicatorRules
     plan: Plan
     states: dict[Period, PeriodState] = field(default_factory=dict)
+    # The evaluated periods' statuses, kept beside `states` so each row need not rebuild them.
+    statuses: dict[Period, Status] = field(default_factory=dict)
     emitted: set[tuple[str, str, int]] = field(default_factory=set)
 
 
@@ -114,7 +116,7 @@ class IndicatorContext:
 class Recorded:
     """What recording a batch produced."""
 
-    measurements: list[MeasurementPublic]
+    batch: "Batch"
     signals: int
     revisions: int
 
@@ -184,7 +186,11 @@ async def _load_history(conn: asyncpg.Connection, contexts: dict[UUID, Indicator
         "gap_percent, status_changes FROM period_states WHERE indicator_id = ANY($1::uuid[])",
         ids,
     ):
-        contexts[row["indicator_id"]].states[Period.parse(row["period"])] = PeriodState(
+        context = contexts[row["indicator_id"]]
+        period = Period.parse(row["period"])
+        if row["status"]:
+            context.statuses[period] = Status(row["status"])
+        context.states[period] = PeriodState(
             measurement_id=row["measurement_id"],
             revision=row["revision"],
             actual=row["actual"],
@@ -235,7 +241,6 @@ class Batch:
         self.contexts = contexts
         self.now = now
         self.measurements: list[tuple] = []
-        self.public: list[MeasurementPublic] = []
         self.events: list[IntegrationEvent] = []
         self.signals: list[tuple[UUID, str, str, int]] = []
         self.touched_states: set[tuple[UUID, Period]] = set()
@@ -281,31 +286,9 @@ class Batch:
                 evaluation.gap_percent if evaluation else None,
             )
         )
-        self.public.append(
-            MeasurementPublic(
-                id=measurement_id,
-                indicator_id=context.id,
-                period=period_text,
-                value=row.value,
-                revision=revision,
-                latest=True,
-                as_of=row.as_of,
-                reported_by=row.reported_by,
-                comment=row.comment,
-                source=row.source,
-                recorded_at=self.now,
-                evaluation=EvaluationPublic(
-                    expected=evaluation.expected,
-                    status=evaluation.status,
-                    gap=evaluation.gap,
-                    gap_percent=evaluation.gap_percent,
-                )
-                if evaluation
-                else None,
-            )
-        )
+        # Built without re-validation: every field was checked or computed just above.
         self.events.append(
-            MeasurementRecorded(
+            MeasurementRecorded.model_construct(
                 measurement_id=measurement_id,
                 indicator_id=context.id,
                 region=context.region,
@@ -318,8 +301,7 @@ class Batch:
         )
         status_changes = previous.status_changes if previous else 0
         if evaluation is not None:
-            known = {p: s.status for p, s in context.states.items() if s.status is not None}
-            before = status_before(row.period, known)
+            before = status_before(row.period, context.statuses)
             for signal in signals_for(context.plan, row.period, before, evaluation):
                 occurrence = 0
                 if signal.kind is SignalKind.status_changed:
@@ -337,6 +319,10 @@ class Batch:
             gap_percent=evaluation.gap_percent if evaluation else None,
             status_changes=status_changes,
         )
+        if evaluation is not None:
+            context.statuses[row.period] = evaluation.status
+        else:
+            context.statuses.pop(row.period, None)
         self.touched_states.add((context.id, row.period))
         self.touched_years.add((context.id, row.period.year))
 
@@ -369,6 +355,30 @@ class Batch:
                     )
                 )
 
+    def published(self) -> list[MeasurementPublic]:
+        """The API view of the rows recorded."""
+        return [
+            MeasurementPublic(
+                id=m[0],
+                indicator_id=m[1],
+                period=m[2],
+                value=m[4],
+                revision=m[5],
+                latest=True,
+                as_of=m[6],
+                reported_by=m[7],
+                comment=m[8],
+                source=m[9],
+                recorded_at=m[10],
+                evaluation=EvaluationPublic(
+                    expected=m[11], status=m[12], gap=m[13], gap_percent=m[14]
+                )
+                if m[12] is not None
+                else None,
+            )
+            for m in self.measurements
+        ]
+
     def state_rows(self) -> list[tuple]:
         """period_states rows to upsert."""
         rows = []
@@ -395,8 +405,7 @@ class Batch:
         rows = []
         for indicator_id in {i for i, _ in self.touched_states}:
             context = self.contexts[indicator_id]
-            known = {p: s.status for p, s in context.states.items() if s.status is not None}
-            current = current_status(known)
+            current = current_status(context.statuses)
             if current is None:
                 continue
             period, status = current
@@ -503,7 +512,7 @@ async def record_measurements(
         revisions=batch.revisions,
         signals=signals,
     )
-    return Recorded(measurements=batch.public, signals=signals, revisions=batch.revisions)
+    return Recorded(batch=batch, signals=signals, revisions=batch.revisions)
 
 
 def request_hash(*parts: Any) -> str:
@@ -578,7 +587,7 @@ async def record_one(
     if errors:
         raise field_problem(errors)
     recorded = await record_measurements(conn, [row], contexts, now=now, source=source)
-    return recorded.measurements[0]
+    return recorded.batch.published()[0]
 
 
 async def import_rows(

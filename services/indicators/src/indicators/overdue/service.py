@@ -43,21 +43,20 @@ async def find_overdue(
         filters.department_id,
     )
     contexts = await load_indicators(conn, {r["id"] for r in ids}, lock=False)
-    reported: dict[UUID, list[Period]] = {}
+    covered: set[tuple[UUID, Period]] = set()
     for row in await conn.fetch(
         "SELECT indicator_id, period FROM period_states WHERE indicator_id = ANY($1::uuid[])",
         list(contexts),
     ):
-        reported.setdefault(row["indicator_id"], []).append(Period.parse(row["period"]))
+        covered.update((row["indicator_id"], p) for p in Period.parse(row["period"]).enclosing())
     overdue = []
     for context in sorted(contexts.values(), key=lambda c: str(c.id)):
-        done = reported.get(context.id, [])
         for year in sorted(context.plan.targets):
             for period in periods_of_year(year, context.rules.frequency):
                 deadline = deadline_of(period, deadline_days)
                 if today <= deadline:
                     break
-                if any(period.contains(p) for p in done):
+                if (context.id, period) in covered:
                     continue
                 overdue.append(
                     OverdueReport(

@@ -23,6 +23,16 @@ def _timestamp(name: str, nullable: bool = False) -> sa.Column:
     )
 
 
+def _indicator_key(primary_key: bool = True) -> sa.Column:
+    return sa.Column(
+        "indicator_id",
+        sa.Uuid,
+        sa.ForeignKey("indicators.id", ondelete="CASCADE"),
+        primary_key=primary_key,
+        nullable=False,
+    )
+
+
 def upgrade() -> None:
     """Create the indicators service's own tables."""
     op.create_table(
@@ -76,24 +86,14 @@ def upgrade() -> None:
     )
     op.create_table(
         "indicator_targets",
-        sa.Column(
-            "indicator_id",
-            sa.Uuid,
-            sa.ForeignKey("indicators.id", ondelete="CASCADE"),
-            primary_key=True,
-        ),
+        _indicator_key(),
         sa.Column("year", sa.Integer, primary_key=True, autoincrement=False),
         sa.Column("value", VALUE, nullable=False),
     )
     op.create_table(
         "measurements",
         sa.Column("id", sa.Uuid, primary_key=True),
-        sa.Column(
-            "indicator_id",
-            sa.Uuid,
-            sa.ForeignKey("indicators.id", ondelete="CASCADE"),
-            nullable=False,
-        ),
+        _indicator_key(primary_key=False),
         sa.Column("period", sa.String, nullable=False),
         sa.Column("period_end", sa.Date, nullable=False),
         sa.Column("value", VALUE, nullable=False),
@@ -116,12 +116,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "period_states",
-        sa.Column(
-            "indicator_id",
-            sa.Uuid,
-            sa.ForeignKey("indicators.id", ondelete="CASCADE"),
-            primary_key=True,
-        ),
+        _indicator_key(),
         sa.Column("period", sa.String, primary_key=True),
         sa.Column("measurement_id", sa.Uuid, nullable=False),
         sa.Column("revision", sa.Integer, nullable=False),
@@ -134,12 +129,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "emitted_signals",
-        sa.Column(
-            "indicator_id",
-            sa.Uuid,
-            sa.ForeignKey("indicators.id", ondelete="CASCADE"),
-            primary_key=True,
-        ),
+        _indicator_key(),
         sa.Column("period", sa.String, primary_key=True),
         sa.Column("kind", sa.String, primary_key=True),
         sa.Column("occurrence", sa.Integer, primary_key=True, autoincrement=False),
