@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func, nulls_last, select, update
+from sqlalchemy import func, nulls_last, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from common.db import UnitOfWork
@@ -36,7 +36,6 @@ from indicators.catalogue.schemas import (
     check_percent_targets,
 )
 from indicators.directory.models import DirectoryDepartment, DirectoryProject
-from indicators.evaluation import Baseline, Plan
 
 log = get_logger(__name__)
 
@@ -68,21 +67,6 @@ async def targets_of(
     for target in rows.scalars():
         targets[target.indicator_id][target.year] = target.value
     return targets
-
-
-def plan_of(indicator: Indicator, targets: dict[int, Decimal]) -> Plan:
-    """The evaluation plan of an indicator."""
-    baseline = (
-        Baseline(indicator.baseline_value, indicator.baseline_year)
-        if indicator.baseline_value is not None and indicator.baseline_year is not None
-        else None
-    )
-    return Plan(
-        direction=Direction(indicator.direction),
-        targets=targets,
-        baseline=baseline,
-        tolerance_percent=indicator.tolerance_percent,
-    )
 
 
 def snapshot(indicator: Indicator, targets: dict[int, Decimal]) -> dict[str, Any]:
@@ -547,8 +531,3 @@ async def refresh_from_project(uow: UnitOfWork, project: DirectoryProject) -> in
     )
     return len(changed)
 
-
-async def set_current_statuses(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    """Store the current status of indicators (rows of id and current_* values)."""
-    if rows:
-        await session.execute(update(Indicator), rows)
