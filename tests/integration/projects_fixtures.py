@@ -164,3 +164,17 @@ async def outbox_size(database_url: str) -> int:
         return await conn.fetchval("SELECT count(*) FROM outbox_messages")
     finally:
         await conn.close()
+
+
+def fields_of(problem: dict[str, Any]) -> set[str]:
+    """The fields a problem+json body names."""
+    return {error["field"] for error in problem.get("errors", [])}
+
+
+def assert_problem(response: httpx.Response, status: int, fields: set[str]) -> dict[str, Any]:
+    """A problem+json answer with this status that names exactly these fields."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert fields_of(body) == fields, body
+    return body

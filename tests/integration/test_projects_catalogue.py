@@ -9,7 +9,9 @@ from common.events import CoordinatorUpserted, DepartmentUpserted
 from tests.integration.projects_fixtures import (  # noqa: F401 (fixtures)
     API,
     about,
+    assert_problem,
     event,
+    fields_of,
     ok,
     only_event,
     outbox_size,
@@ -29,11 +31,6 @@ def put_ok(response) -> dict:
     return response.json()
 
 
-def fields_of(problem: dict) -> set[str]:
-    """The fields a problem+json body names."""
-    return {error["field"] for error in problem.get("errors", [])}
-
-
 async def test_regions_are_created_listed_and_upserted_idempotently(projects):
     client = projects.client
     slug = unique_slug()
@@ -48,9 +45,7 @@ async def test_regions_are_created_listed_and_upserted_idempotently(projects):
     assert ok(await client.get(f"{API}/regions/{slug}")) == created
 
     duplicate = await client.post(f"{API}/regions", json={"slug": slug, "name": "Другой"})
-    assert duplicate.status_code == 409
-    assert duplicate.headers["content-type"] == "application/problem+json"
-    assert fields_of(duplicate.json()) == {"slug"}
+    assert_problem(duplicate, 409, {"slug"})
 
     same = {"name": "Ненецкий автономный округ", "period_start": 2022, "period_end": 2024}
     unchanged = ok(await client.put(f"{API}/regions/{slug}", json=same), 200)
@@ -110,8 +105,7 @@ async def test_sectors_are_put_by_number_and_duplicates_conflict(projects):
     duplicate = await client.post(
         f"{API}/regions/{slug}/sectors", json={"number": 2, "name": "Иное"}
     )
-    assert duplicate.status_code == 409
-    assert fields_of(duplicate.json()) == {"number"}
+    assert_problem(duplicate, 409, {"number"})
 
     listed = ok(await client.get(f"{API}/regions/{slug}/sectors"))
     assert [(s["number"], s["name"]) for s in listed["items"]] == [
@@ -126,8 +120,7 @@ async def test_sectors_are_put_by_number_and_duplicates_conflict(projects):
     )
     assert missing_region.status_code == 404
     bad_number = await client.put(f"{API}/regions/{slug}/sectors/0", json={"name": "Х"})
-    assert bad_number.status_code == 422
-    assert fields_of(bad_number.json()) == {"path.number"}
+    assert_problem(bad_number, 422, {"path.number"})
 
 
 async def test_a_department_write_is_an_event_keyed_by_its_id(projects, tap):
@@ -152,8 +145,7 @@ async def test_a_department_write_is_an_event_keyed_by_its_id(projects, tap):
     )
 
     duplicate = await client.post(f"{API}/departments", json=body)
-    assert duplicate.status_code == 409
-    assert fields_of(duplicate.json()) == {"full_name"}
+    assert_problem(duplicate, 409, {"full_name"})
 
     patched = ok(
         await client.patch(f"{API}/departments/{department['id']}", json={"active": False})
@@ -198,11 +190,9 @@ async def test_patching_a_department_to_a_taken_name_or_null_is_refused(projects
     taken = await client.patch(
         f"{API}/departments/{second['id']}", json={"full_name": first["full_name"]}
     )
-    assert taken.status_code == 409
-    assert fields_of(taken.json()) == {"full_name"}
+    assert_problem(taken, 409, {"full_name"})
     nulled = await client.patch(f"{API}/departments/{second['id']}", json={"short_name": None})
-    assert nulled.status_code == 422
-    assert fields_of(nulled.json()) == {"short_name"}
+    assert_problem(nulled, 422, {"short_name"})
     assert ok(await client.get(f"{API}/departments/{second['id']}")) == second
 
 
@@ -228,13 +218,11 @@ async def test_coordinators_carry_their_sectors_and_emit_on_change(projects, tap
     )
 
     duplicate = await client.post(f"{API}/coordinators", json={**body, "email": "ivanova@adm.ru"})
-    assert duplicate.status_code == 409
-    assert fields_of(duplicate.json()) == {"email"}
+    assert_problem(duplicate, 409, {"email"})
     unknown_sector = await client.post(
         f"{API}/coordinators", json={**body, "email": "other@adm.ru", "sector_numbers": [7]}
     )
-    assert unknown_sector.status_code == 422
-    assert fields_of(unknown_sector.json()) == {"sector_numbers"}
+    assert_problem(unknown_sector, 422, {"sector_numbers"})
 
     whole_region = ok(
         await client.patch(f"{API}/coordinators/{coordinator['id']}", json={"sector_numbers": []})

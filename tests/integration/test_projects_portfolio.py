@@ -8,7 +8,9 @@ from common.events import ProjectCreated, ProjectUpdated, Stage
 from tests.integration.projects_fixtures import (  # noqa: F401 (fixtures)
     API,
     about,
+    assert_problem,
     event,
+    fields_of,
     ok,
     only_event,
     outbox_size,
@@ -20,11 +22,6 @@ from tests.integration.projects_fixtures import (  # noqa: F401 (fixtures)
 )
 
 pytestmark = pytest.mark.integration
-
-
-def fields_of(problem: dict) -> set[str]:
-    """The fields a problem+json body names."""
-    return {error["field"] for error in problem.get("errors", [])}
 
 
 async def test_a_created_project_is_announced_with_what_consumers_need(projects, tap):
@@ -66,8 +63,7 @@ async def test_a_created_project_is_announced_with_what_consumers_need(projects,
     )
 
     duplicate = await client.post(f"{API}/projects", json={**body, "name": "Другой"})
-    assert duplicate.status_code == 409
-    assert fields_of(duplicate.json()) == {"number"}
+    assert_problem(duplicate, 409, {"number"})
 
 
 async def test_upserting_a_project_emits_only_when_it_changed(projects, tap):
@@ -166,11 +162,9 @@ async def test_a_department_of_another_region_cannot_be_responsible(projects):
     response = await client.patch(
         f"{API}/projects/{project['id']}", json={"responsible_department_id": foreign["id"]}
     )
-    assert response.status_code == 422
-    assert fields_of(response.json()) == {"responsible_department_id"}
+    assert_problem(response, 422, {"responsible_department_id"})
     nulled = await client.patch(f"{API}/projects/{project['id']}", json={"name": None})
-    assert nulled.status_code == 422
-    assert fields_of(nulled.json()) == {"name"}
+    assert_problem(nulled, 422, {"name"})
     assert ok(await client.get(f"{API}/projects/{project['id']}")) == project
     assert (await client.get(f"{API}/projects/{uuid4()}")).status_code == 404
 
