@@ -340,10 +340,15 @@ def _indicators(row: indicators.ProjectRow, number: int, department: str) -> lis
     found = []
     for index, indicator in enumerate(row.indicators, start=1):
         notes = []
-        unit = indicator.unit
-        if not unit:
+        unit: str | None = indicator.unit
+        if not unit and not any(indicator.targets):
+            # Nothing of the row's cells survived, so the empty unit cell could as
+            # well have been «раз» or a dash, which the flat text strips too.
+            unit = None
+            notes.append("the unit cell and every target were lost in the text; unit unknown")
+        elif not unit:
             unit = "%"
-            notes.append("the unit cell lost its «%» in the text; restored")
+            notes.append("the unit cell is empty in the text; read as its lost «%»")
         if indicator.continued:
             notes.append("the name continues on the next page")
         targets = []

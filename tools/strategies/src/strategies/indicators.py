@@ -40,7 +40,7 @@ class IndicatorTableError(ValueError):
 class Values:
     """A unit cell and the three target cells after an indicator's name."""
 
-    unit: str  # as printed; "" when the cell lost its text (it said "%")
+    unit: str  # as printed; "" when the cell lost its text (mostly a "%")
     targets: list[str]  # as printed; "" when the extraction lost the value
     page: int | None
 

@@ -164,7 +164,11 @@ _INDICATOR = _object(
         "project": _PROJECT_ID,
         "department": _TEXT,
         "name": _TEXT,
-        "unit": _TEXT,
+        "unit": {
+            "type": ["string", "null"],
+            "minLength": 1,
+            "description": "As printed; «%» where the text lost it; null where it is unknown.",
+        },
         "direction": _DIRECTION,
         "targets": {"type": "array", "minItems": 3, "maxItems": 3, "items": _TARGET},
         "provenance": _PROVENANCE,
