@@ -11,13 +11,16 @@ from decimal import Decimal
 from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
+import asyncpg
 import httpx
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from sqlalchemy import select
 
 from common.clock import Clock
 from common.db import UnitOfWork, create_engine, session_factory
 from common.events import (
+    INDICATORS_TOPIC,
+    PROJECTS_TOPIC,
     CoordinatorUpserted,
     DepartmentUpserted,
     Direction,
@@ -138,7 +141,9 @@ def service_settings(database_url: str, **overrides: Any) -> Settings:
         "sender_poll_interval_seconds": 0.1,
         "scheduler_poll_interval_seconds": 0.1,
         "flap_window_seconds": 0,
-        "read_model_grace_seconds": 30,
+        # Other tests' events on the shared topics name projects this service never sees;
+        # waiting for them would stall the partition. known_to() waits for the test's own.
+        "read_model_grace_seconds": 0,
     }
     values.update(overrides)
     return Settings(**values)
@@ -149,6 +154,7 @@ async def notifications_service(
     settings: Settings, clock: Clock | None = None
 ) -> AsyncIterator[RunningService]:
     """The service under uvicorn with its full lifespan, its consumer holding its partitions."""
+    await start_group_at_the_end(settings.kafka_consumer_group)
     service = RunningService(lambda: build_app(settings, clock))
     await service.start()
     try:
@@ -156,6 +162,33 @@ async def notifications_service(
         yield service
     finally:
         await service.stop()
+
+
+async def start_group_at_the_end(group: str) -> None:
+    """Commit the current end of every partition for a new consumer group.
+
+    With only `auto_offset_reset=latest`, a partition whose position is resolved after the
+    test has published would silently skip the test's events; committed offsets leave no gap.
+    A group that already has offsets (a restarted service) keeps them.
+    """
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=KAFKA_BOOTSTRAP_SERVERS, group_id=group, enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        await consumer.topics()  # loads the cluster metadata
+        partitions = [
+            TopicPartition(topic, p)
+            for topic in (PROJECTS_TOPIC, INDICATORS_TOPIC)
+            for p in sorted(consumer.partitions_for_topic(topic) or [])
+        ]
+        consumer.assign(partitions)
+        ends = await consumer.end_offsets(partitions)
+        fresh = {tp: ends[tp] for tp in partitions if await consumer.committed(tp) is None}
+        if fresh:
+            await consumer.commit(fresh)
+    finally:
+        await consumer.stop()
 
 
 async def consumer_ready(service: RunningService) -> None:
@@ -282,16 +315,24 @@ class World:
 
 
 async def known_to(service: RunningService, world: World) -> None:
-    """Wait until the service has the world's department, coordinator and indicator."""
+    """Wait until the service has the world's department, coordinator, project and indicator."""
+    dsn = service.app.state.settings.asyncpg_dsn
 
     async def loaded() -> bool:
-        async with service.client() as client:
-            departments = (
-                await client.get("/api/v1/departments", params={"region": world.region})
-            ).json()
-            coordinators = (
-                await client.get("/api/v1/coordinators", params={"region": world.region})
-            ).json()
-        return departments["total"] == 1 and coordinators["total"] == 1
+        conn = await asyncpg.connect(dsn)
+        try:
+            found = await conn.fetchval(
+                "SELECT (SELECT count(*) FROM departments WHERE id = $1)"
+                " + (SELECT count(*) FROM coordinators WHERE id = $2)"
+                " + (SELECT count(*) FROM projects WHERE id = $3)"
+                " + (SELECT count(*) FROM indicators WHERE id = $4)",
+                world.department_id,
+                world.coordinator_id,
+                world.project_id,
+                world.indicator_id,
+            )
+        finally:
+            await conn.close()
+        return found == 4
 
     await eventually(loaded, "the directory events to be applied")

@@ -11,6 +11,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from common.clock import SystemClock
 from common.logging import get_logger
 from common.messaging.cloudevents import Envelope
 from common.messaging.consumer import TransientError
@@ -106,22 +107,27 @@ async def _describe(
 ) -> dict[str, Any]:
     """Names and scope of the alert's subject, from the read models.
 
-    Events of different topics are not ordered; an alert naming a project, indicator or
-    department not yet known waits (retried) for a grace period, then goes out with what it has.
+    An indicator's events share its Kafka key and a milestone's its project's, so a known
+    indicator (or project) always precedes them; one never seen is described by what the event
+    carries. What comes under other keys or topics (an indicator's project, any department)
+    may lag: then the event waits (retried) for a grace period and goes out with what it has.
     """
-    young = policy.clock.now() - envelope.time < policy.read_model_grace
+    # Transit lag is wall time, whatever the service clock says.
+    young = SystemClock().now() - envelope.time < policy.read_model_grace
     title, unit = facts.title, None
     project_id, sector_number = facts.project_id, facts.sector_number
     department_id = facts.department_id
     if facts.subject_type == SubjectType.indicator:
         indicator = await session.get(Indicator, facts.subject_id)
-        if indicator is None and young:
-            raise TransientError(f"indicator {facts.subject_id} not known yet")
-        if indicator is not None:
+        if indicator is None:
+            young = False
+        else:
             title, unit, project_id = indicator.name, indicator.unit, indicator.project_id
             sector_number = indicator.sector_number
             department_id = department_id or indicator.responsible_department_id
     project = await session.get(Project, project_id) if project_id else None
+    if project is None and facts.subject_type == SubjectType.milestone:
+        young = False
     if project is None and project_id and young:
         raise TransientError(f"project {project_id} not known yet")
     department = await session.get(Department, department_id) if department_id else None
