@@ -37,6 +37,10 @@ class ServiceSettings(BaseSettings):
     )
     consumer_max_backoff_seconds: float = Field(30.0, gt=0)
 
+    max_body_bytes: int = Field(
+        32 * 1024 * 1024, ge=1024, description="Larger request bodies are refused with 413"
+    )
+
     auth_mode: Literal["open"] = Field(
         "open", description="Until token authentication lands every caller acts as admin"
     )

@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from common import metrics
 from common.clock import Clock, SystemClock
 from common.db import UnitOfWork, create_engine, session_factory
+from common.http_guards import HttpGuardsMiddleware
 from common.logging import configure_logging
 from common.messaging.consumer import ConsumerRunner, Subscription
 from common.messaging.kafka import kafka_reachable
@@ -140,6 +141,7 @@ def create_app(
     app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
     app.state.settings = settings
     app.state.clock = clock or SystemClock()
+    app.add_middleware(HttpGuardsMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)
     install_problem_handlers(app)
     app.include_router(operations_router())
