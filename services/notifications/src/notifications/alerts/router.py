@@ -5,6 +5,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Request
 
+from common.pagination import Page, PageDep
 from common.security import PrincipalDep
 from common.web import UnitOfWorkDep
 from notifications.alerts import service
@@ -12,7 +13,6 @@ from notifications.alerts.models import AlertKind, AlertState
 from notifications.alerts.schemas import AckRequest, AlertDetail, AlertEventPublic, AlertPublic
 from notifications.deliveries import service as deliveries
 from notifications.deliveries.schemas import DeliveryPublic
-from notifications.pagination import Page, PageDep
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
 

@@ -5,12 +5,12 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query
 
+from common.pagination import Page, PageDep
 from common.security import PrincipalDep
 from common.web import UnitOfWorkDep
 from notifications.deliveries import service
 from notifications.deliveries.models import DeliveryStatus, NotificationKind
 from notifications.deliveries.schemas import DeliveryPublic
-from notifications.pagination import Page, PageDep
 
 router = APIRouter(prefix="/deliveries", tags=["deliveries"])
 

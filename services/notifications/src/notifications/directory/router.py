@@ -4,11 +4,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from common.pagination import Page, PageDep
 from common.security import PrincipalDep
 from common.web import UnitOfWorkDep
 from notifications.directory import service
 from notifications.directory.schemas import CoordinatorPublic, DepartmentPublic
-from notifications.pagination import Page, PageDep
 
 router = APIRouter(tags=["directory"])
 RegionQuery = Annotated[str | None, Query(description="Region slug", examples=["leningrad-oblast"])]

@@ -5,9 +5,9 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Request, Response, status
 
+from common.pagination import Page, PageDep
 from common.security import PrincipalDep
 from common.web import UnitOfWorkDep
-from notifications.pagination import Page, PageDep
 from notifications.subscriptions import service
 from notifications.subscriptions.models import DeliveryMode
 from notifications.subscriptions.schemas import (
