@@ -57,3 +57,29 @@ def test_a_stale_override_fails_loudly(extractions: list[Extraction]) -> None:
     }
     with pytest.raises(OverrideError):
         apply(dataset, [entry])
+
+
+def test_readme_counts_and_overrides_are_current(extractions: list[Extraction]) -> None:
+    readme = (STRATEGIES / "README.md").read_text(encoding="utf-8")
+    for extraction in extractions:
+        dataset = extraction.dataset
+        milestones = sum(len(project["milestones"]) for project in dataset["projects"])
+        counts = [
+            len(dataset["sectors"]),
+            len(dataset["projects"]),
+            len(dataset["departments"]),
+            milestones,
+            len(dataset["indicators"]),
+            len(dataset["results"]),
+        ]
+        row = f"| {extraction.region.slug} | " + " | ".join(map(str, counts)) + " |"
+        assert row in readme, f"README.md's counts for {extraction.region.slug} are stale"
+        section = readme.split(f"### {extraction.region.slug} (", 1)[1].split("\n### ", 1)[0]
+        assert section.startswith(f"{len(extraction.applied)} fields)")
+        for applied in extraction.applied:
+            kind, identifier = applied.record.split(" ", 1)
+            listed = [line for line in section.splitlines() if line.startswith(f"| {kind} ")]
+            assert any(
+                identifier in line.split("|")[1] and applied.field.split(".")[0] in line
+                for line in listed
+            ), f"README.md does not list the override of {applied.record} {applied.field}"
