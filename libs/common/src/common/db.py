@@ -4,6 +4,8 @@ from types import TracebackType
 from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import registry
+from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from common.events import IntegrationEvent
@@ -59,3 +61,16 @@ class UnitOfWork:
     async def rollback(self) -> None:
         """Abandon everything done so far."""
         await self.session.rollback()
+
+
+def table_base() -> type[SQLModel]:
+    """A SQLModel base with a registry of its own.
+
+    Each service derives its tables from one, so its metadata holds only its own tables even when
+    several services are imported into one process (tests, tools) and name tables alike.
+    """
+
+    class TableBase(SQLModel, registry=registry()):
+        pass
+
+    return TableBase

@@ -15,12 +15,14 @@ from sqlalchemy import (
     Uuid,
     func,
 )
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
+
+from indicators.tables import TableBase
 
 VALUE = Numeric(24, 6)
 
 
-class Indicator(SQLModel, table=True):
+class Indicator(TableBase, table=True):
     """An indicator of a project; (project_id, name) is its natural key.
 
     region, sector_number and responsible_department_id are copied from the directory read
@@ -62,7 +64,7 @@ class Indicator(SQLModel, table=True):
     )
 
 
-class IndicatorTarget(SQLModel, table=True):
+class IndicatorTarget(TableBase, table=True):
     """The value an indicator must reach by the end of a year."""
 
     __tablename__ = "indicator_targets"

@@ -5,10 +5,12 @@ from uuid import UUID
 
 from sqlalchemy import Boolean, Column, DateTime, Integer, String, Uuid, func
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
+
+from indicators.tables import TableBase
 
 
-class DirectoryProject(SQLModel, table=True):
+class DirectoryProject(TableBase, table=True):
     """A project as last announced by `project.created/updated/stage_changed`."""
 
     __tablename__ = "directory_projects"
@@ -31,7 +33,7 @@ class DirectoryProject(SQLModel, table=True):
     )
 
 
-class DirectoryDepartment(SQLModel, table=True):
+class DirectoryDepartment(TableBase, table=True):
     """A department (РОИВ) as last announced by `department.upserted`."""
 
     __tablename__ = "directory_departments"

@@ -18,12 +18,13 @@ from sqlalchemy import (
     func,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
 from indicators.catalogue.models import VALUE
+from indicators.tables import TableBase
 
 
-class Measurement(SQLModel, table=True):
+class Measurement(TableBase, table=True):
     """A reported value; a later value for the same period is a new revision, never an update."""
 
     __tablename__ = "measurements"
@@ -51,7 +52,7 @@ class Measurement(SQLModel, table=True):
     gap_percent: Decimal | None = Field(default=None, sa_column=Column(VALUE))
 
 
-class PeriodState(SQLModel, table=True):
+class PeriodState(TableBase, table=True):
     """The latest revision of an indicator-period and its evaluation."""
 
     __tablename__ = "period_states"
@@ -71,7 +72,7 @@ class PeriodState(SQLModel, table=True):
     status_changes: int = Field(sa_column=Column(Integer, nullable=False))
 
 
-class EmittedSignal(SQLModel, table=True):
+class EmittedSignal(TableBase, table=True):
     """A signal put on the outbox; its key makes every signal at most once."""
 
     __tablename__ = "emitted_signals"
@@ -88,7 +89,7 @@ class EmittedSignal(SQLModel, table=True):
     )
 
 
-class IdempotencyRecord(SQLModel, table=True):
+class IdempotencyRecord(TableBase, table=True):
     """A request made with an Idempotency-Key, and the answer every retry of it gets."""
 
     __tablename__ = "idempotency_keys"

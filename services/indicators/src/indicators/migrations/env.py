@@ -1,7 +1,6 @@
 """Alembic environment of the indicators service."""
 
-from sqlmodel import SQLModel
-
 from common.migrations import run_env
+from indicators.tables import TableBase
 
-run_env(SQLModel.metadata)
+run_env(TableBase.metadata)

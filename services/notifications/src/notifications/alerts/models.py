@@ -19,7 +19,9 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
+
+from notifications.tables import TableBase
 
 
 class AlertKind(StrEnum):
@@ -82,7 +84,7 @@ class SubjectType(StrEnum):
     milestone = "milestone"
 
 
-class Alert(SQLModel, table=True):
+class Alert(TableBase, table=True):
     """A deviation (or a piece of good news) with the facts the emails show."""
 
     __tablename__ = "alerts"
@@ -147,7 +149,7 @@ class Alert(SQLModel, table=True):
     event_count: int = 0
 
 
-class AlertEvent(SQLModel, table=True):
+class AlertEvent(TableBase, table=True):
     """An integration event that opened, updated or resolved an alert."""
 
     __tablename__ = "alert_events"

@@ -5,7 +5,9 @@ from enum import StrEnum
 from uuid import UUID, uuid4
 
 from sqlalchemy import Column, Date, DateTime, ForeignKey, Index, String, Text, Uuid, text
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
+
+from notifications.tables import TableBase
 
 
 class DeliveryStatus(StrEnum):
@@ -45,7 +47,7 @@ class RecipientType(StrEnum):
     coordinator = "coordinator"
 
 
-class Delivery(SQLModel, table=True):
+class Delivery(TableBase, table=True):
     """One email to one address, rendered when the notification was decided."""
 
     __tablename__ = "deliveries"

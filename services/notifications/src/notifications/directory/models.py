@@ -7,10 +7,12 @@ from uuid import UUID
 
 from sqlalchemy import Column, Date, DateTime, Integer, Numeric, String
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
+
+from notifications.tables import TableBase
 
 
-class Department(SQLModel, table=True):
+class Department(TableBase, table=True):
     """A department (РОИВ) and the addresses its alerts go to."""
 
     __tablename__ = "departments"
@@ -24,7 +26,7 @@ class Department(SQLModel, table=True):
     updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
-class Coordinator(SQLModel, table=True):
+class Coordinator(TableBase, table=True):
     """A coordinator of a region, optionally limited to some sectors."""
 
     __tablename__ = "coordinators"
@@ -38,7 +40,7 @@ class Coordinator(SQLModel, table=True):
     updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
-class Project(SQLModel, table=True):
+class Project(TableBase, table=True):
     """A project with the names an email shows."""
 
     __tablename__ = "projects"
@@ -55,7 +57,7 @@ class Project(SQLModel, table=True):
     updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
-class Indicator(SQLModel, table=True):
+class Indicator(TableBase, table=True):
     """An indicator with its unit and yearly targets."""
 
     __tablename__ = "indicators"
@@ -72,7 +74,7 @@ class Indicator(SQLModel, table=True):
     updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
-class IndicatorValue(SQLModel, table=True):
+class IndicatorValue(TableBase, table=True):
     """The latest reported value of an indicator-period, for the trend shown in emails."""
 
     __tablename__ = "indicator_values"

@@ -1,7 +1,6 @@
 """Alembic environment of the notifications service."""
 
-from sqlmodel import SQLModel
-
 from common.migrations import run_env
+from notifications.tables import TableBase
 
-run_env(SQLModel.metadata)
+run_env(TableBase.metadata)

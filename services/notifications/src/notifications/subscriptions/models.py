@@ -6,7 +6,9 @@ from uuid import UUID, uuid4
 
 from sqlalchemy import Column, DateTime, ForeignKey, UniqueConstraint, Uuid
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
+
+from notifications.tables import TableBase
 
 
 class DeliveryMode(StrEnum):
@@ -16,7 +18,7 @@ class DeliveryMode(StrEnum):
     digest = "digest"
 
 
-class Subscription(SQLModel, table=True):
+class Subscription(TableBase, table=True):
     """A coordinator's wish to receive some alert kinds in one mode."""
 
     __tablename__ = "subscriptions"

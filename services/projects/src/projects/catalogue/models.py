@@ -9,12 +9,13 @@ from sqlalchemy import (
     Integer,
     String,
 )
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
 from projects.persistence import created_at_field, updated_at_field
+from projects.tables import TableBase
 
 
-class Region(SQLModel, table=True):
+class Region(TableBase, table=True):
     """A region with its strategy period; the slug is its natural key and its id."""
 
     __tablename__ = "regions"
@@ -31,7 +32,7 @@ class Region(SQLModel, table=True):
     updated_at: datetime | None = updated_at_field()
 
 
-class Sector(SQLModel, table=True):
+class Sector(TableBase, table=True):
     """A sector (отрасль) of a region's strategy, numbered as in the document."""
 
     __tablename__ = "sectors"

@@ -12,12 +12,13 @@ from sqlalchemy import (
     Uuid,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
 from projects.persistence import created_at_field, updated_at_field
+from projects.tables import TableBase
 
 
-class Department(SQLModel, table=True):
+class Department(TableBase, table=True):
     """A regional executive body (РОИВ); (region, full_name) is its natural key."""
 
     __tablename__ = "responsible_departments"
@@ -36,7 +37,7 @@ class Department(SQLModel, table=True):
     updated_at: datetime | None = updated_at_field()
 
 
-class Coordinator(SQLModel, table=True):
+class Coordinator(TableBase, table=True):
     """A person who receives alerts of a region (or of some of its sectors); key (region, email)."""
 
     __tablename__ = "region_coordinators"

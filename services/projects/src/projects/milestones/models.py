@@ -16,12 +16,13 @@ from sqlalchemy import (
     Uuid,
     text,
 )
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
 from projects.persistence import created_at_field, updated_at_field
+from projects.tables import TableBase
 
 
-class Milestone(SQLModel, table=True):
+class Milestone(TableBase, table=True):
     """A dated milestone of a project («К концу 2024 года: …»); (project_id, title) is its key."""
 
     __tablename__ = "project_milestones"

@@ -21,16 +21,17 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
 from projects.persistence import created_at_field, updated_at_field
+from projects.tables import TableBase
 
 STAGES = "'planned', 'launched', 'in_progress', 'completed', 'suspended', 'cancelled'"
 # The same expression the full-text search filters on, so PostgreSQL uses the index.
 NAME_SEARCH_VECTOR = "to_tsvector('russian'::regconfig, name)"
 
 
-class Project(SQLModel, table=True):
+class Project(TableBase, table=True):
     """A project of a sector; (region, sector_number, number) is its natural key."""
 
     __tablename__ = "strategy_projects"
@@ -76,7 +77,7 @@ class Project(SQLModel, table=True):
     updated_at: datetime | None = updated_at_field()
 
 
-class StageTransition(SQLModel, table=True):
+class StageTransition(TableBase, table=True):
     """One move of a project between lifecycle stages: from, to, when, who and why."""
 
     __tablename__ = "project_stage_transitions"

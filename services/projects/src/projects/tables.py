@@ -1,0 +1,5 @@
+"""The base of every table of the projects service: its own registry and metadata."""
+
+from common.db import table_base
+
+TableBase = table_base()
