@@ -1,21 +1,17 @@
 """The worker that reports milestones whose due date passed, once each, across restarts."""
 
-import asyncio
-
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from common.clock import Clock
 from common.db import UnitOfWork
-from common.logging import get_logger
+from common.workers import PeriodicWorker
 from projects.config import Settings
 from projects.milestones.service import local_date, mark_overdue
 
-log = get_logger(__name__)
 
-
-class MilestoneOverdueScheduler:
+class MilestoneOverdueScheduler(PeriodicWorker):
     """Every interval, marks pending milestones past their due date missed and emits the event.
 
     The state lives in the database (a missed milestone is never pending again unless it is
@@ -32,39 +28,23 @@ class MilestoneOverdueScheduler:
         batch_size: int,
         timezone: str,
     ) -> None:
+        super().__init__(interval=interval)
         self._sessions = sessions
         self._clock = clock
         self._source = source
-        self._interval = interval
         self._batch_size = batch_size
         self._timezone = timezone
-        self._stopping = asyncio.Event()
 
-    def stop(self) -> None:
-        """Finish the batch in flight and return."""
-        self._stopping.set()
-
-    async def run(self) -> None:
-        """Scan until stopped."""
-        log.info("milestone overdue scheduler started", interval=self._interval)
-        while not self._stopping.is_set():
-            try:
-                await self.scan()
-            except Exception:
-                # A database outage must not end the worker; the next tick tries again.
-                log.exception("milestone overdue scan failed")
-            try:
-                await asyncio.wait_for(self._stopping.wait(), timeout=self._interval)
-            except TimeoutError:
-                pass
-        log.info("milestone overdue scheduler stopped")
+    async def tick(self) -> None:
+        """One scan."""
+        await self.scan()
 
     async def scan(self) -> int:
         """Mark every overdue milestone, a batch per transaction; returns how many."""
         now = self._clock.now()
         today = local_date(now, self._timezone)
         total = 0
-        while not self._stopping.is_set():
+        while not self.stopping:
             async with UnitOfWork(self._sessions, source=self._source) as uow:
                 marked = await mark_overdue(uow, today, now, self._batch_size)
                 await uow.commit()
