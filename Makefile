@@ -7,7 +7,7 @@ UV ?= $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 export UV
 STACK := deploy/local/stack.sh
 
-.PHONY: help install up down status logs test test-unit demo asyncapi lint
+.PHONY: help install up down status logs test test-unit demo asyncapi lint bench
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -40,6 +40,9 @@ demo: up ## run the whole system (strategy loading follows)
 
 asyncapi: install ## regenerate docs/asyncapi.yaml from the event contracts
 	@$(UV) run --frozen python -m common.asyncapi > docs/asyncapi.yaml
+
+bench: up ## run the benchmarks in bench/ (not tests; they print their figures)
+	@for script in bench/*_bench.py; do PYTHONPATH=. $(UV) run --frozen python "$$script" || exit 1; done
 
 lint: install ## static checks
 	@$(UV) run --frozen ruff check .

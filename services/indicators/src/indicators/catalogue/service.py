@@ -530,4 +530,3 @@ async def refresh_from_project(uow: UnitOfWork, project: DirectoryProject) -> in
         "indicators follow their project", project_id=str(project.project_id), count=len(changed)
     )
     return len(changed)
-

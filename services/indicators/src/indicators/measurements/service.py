@@ -81,6 +81,7 @@ MEASUREMENT_COLUMNS = (
     "gap_percent",
 )
 OUTBOX_COLUMNS = ("event_id", "topic", "key", "event_type", "headers", "payload")
+COPY_THRESHOLD = 50
 
 
 @dataclass
@@ -443,10 +444,21 @@ def outbox_records(events: list[IntegrationEvent], source: str) -> list[tuple]:
     return records
 
 
+async def insert_rows(
+    conn: asyncpg.Connection, table: str, columns: tuple[str, ...], records: list[tuple]
+) -> None:
+    """COPY for many rows; a prepared INSERT for a few, where COPY's set-up costs more."""
+    if len(records) >= COPY_THRESHOLD:
+        await conn.copy_records_to_table(table, records=records, columns=columns)
+    elif records:
+        placeholders = ", ".join(f"${n}" for n in range(1, len(columns) + 1))
+        await conn.executemany(
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})", records
+        )
+
+
 async def _write(conn: asyncpg.Connection, batch: Batch, source: str) -> None:
-    await conn.copy_records_to_table(
-        "measurements", records=batch.measurements, columns=MEASUREMENT_COLUMNS
-    )
+    await insert_rows(conn, "measurements", MEASUREMENT_COLUMNS, batch.measurements)
     states = batch.state_rows()
     await conn.execute(
         """
@@ -484,9 +496,7 @@ async def _write(conn: asyncpg.Connection, batch: Batch, source: str) -> None:
             """,
             *([list(column) for column in zip(*current, strict=True)]),
         )
-    await conn.copy_records_to_table(
-        "outbox_messages", records=outbox_records(batch.events, source), columns=OUTBOX_COLUMNS
-    )
+    await insert_rows(conn, "outbox_messages", OUTBOX_COLUMNS, outbox_records(batch.events, source))
 
 
 async def record_measurements(

@@ -9,7 +9,13 @@ import asyncpg
 from common.events import ReportOverdue
 from common.logging import get_logger
 from indicators.evaluation import expected_value
-from indicators.measurements.service import deadline_of, load_indicators, outbox_records
+from indicators.measurements.service import (
+    OUTBOX_COLUMNS,
+    deadline_of,
+    insert_rows,
+    load_indicators,
+    outbox_records,
+)
 from indicators.overdue.schemas import OverdueReport
 from indicators.periods import Period, periods_of_year
 from indicators.signals import SignalKind
@@ -107,10 +113,6 @@ async def announce_overdue(
         if (o.indicator_id, o.period) in claimed
     ]
     if events:
-        await conn.copy_records_to_table(
-            "outbox_messages",
-            records=outbox_records(events, source),
-            columns=("event_id", "topic", "key", "event_type", "headers", "payload"),
-        )
+        await insert_rows(conn, "outbox_messages", OUTBOX_COLUMNS, outbox_records(events, source))
         log.info("reports overdue", new=len(events), today=today.isoformat())
     return len(events)

@@ -1,0 +1,285 @@
+"""Benchmark of the indicators service (not a test): `make bench`.
+
+Sustained single-measurement POST rate, measured with open-loop load from a separate process
+(bench/loadgen.py) at rising offered rates, beside two baselines: a no-op FastAPI POST of the
+same body (bench/noop_app.py) and a raw asyncpg transaction inserting the same measurement and
+outbox row. Then a 100 000-row bulk import beside asyncpg copy_records_to_table of the same rows.
+A rate is sustained when at least 95 % of it is achieved without errors and p99 stays under
+one second. Needs the local stack (`make up`).
+"""
+
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import asyncpg
+import httpx
+
+from indicators.measurements.service import MEASUREMENT_COLUMNS
+from indicators.periods import Period
+from tests.support.infra import KAFKA_BOOTSTRAP_SERVERS, create_database, drop_database
+from tests.support.services import free_port
+
+BENCH = Path(__file__).parent
+RATES = [10, 20, 40, 60, 80, 120, 160, 240, 320, 480, 640, 960, 1280]
+STEP_SECONDS = 5
+INDICATORS = 200
+IMPORT_ROWS = 100_000
+PERIODS = [f"{year}-{month:02d}" for year in (2022, 2023) for month in range(1, 13)]
+
+
+def plain(url: str) -> str:
+    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+def serve(app: str, port: int, env: dict[str, str]) -> subprocess.Popen:
+    """A uvicorn process, as the service runs in production (one worker)."""
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            app,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        cwd=BENCH.parent,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return process
+        time.sleep(0.2)
+    process.kill()
+    raise RuntimeError(f"{app} did not start")
+
+
+def load(kind: str, target: str, ids_file: str, rate: int) -> dict:
+    """One open-loop step from a separate process."""
+    output = subprocess.run(
+        [
+            sys.executable,
+            str(BENCH / "loadgen.py"),
+            kind,
+            target,
+            ids_file,
+            str(rate),
+            str(STEP_SECONDS),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=BENCH.parent,
+    )
+    return json.loads(output.stdout.strip().splitlines()[-1])
+
+
+def sustained(name: str, kind: str, target: str, ids_file: str) -> dict | None:
+    """The highest offered rate the target keeps up with, and its latencies."""
+    best = None
+    for rate in RATES:
+        step = load(kind, target, ids_file, rate)
+        print(
+            f"  {name:<22} offered {rate:>5}/s  achieved {step['achieved']:>7}/s  "
+            f"p50 {step['p50_ms']} ms  p99 {step['p99_ms']} ms  errors {step['errors']}",
+            flush=True,
+        )
+        if step["errors"] or step["achieved"] < 0.95 * rate or (step["p99_ms"] or 1e9) > 1000:
+            break
+        best = step
+    return best
+
+
+async def create_indicators(base_url: str) -> list[str]:
+    async with httpx.AsyncClient(base_url=base_url, timeout=60) as client:
+        ids = []
+        for n in range(INDICATORS):
+            response = await client.post(
+                "/api/v1/indicators",
+                json={
+                    "project_id": str(uuid.uuid4()),
+                    "name": f"Показатель {n}",
+                    "unit": "ед.",
+                    "frequency": "monthly",
+                    "targets": {"2022": 100, "2023": 200},
+                    "region": "leningrad-oblast",
+                },
+            )
+            response.raise_for_status()
+            ids.append(response.json()["id"])
+        return ids
+
+
+async def copy_indicators(source_dsn: str, target_dsn: str) -> None:
+    """The same indicators in the baseline database, so its foreign keys hold."""
+    source, target = await asyncpg.connect(source_dsn), await asyncpg.connect(target_dsn)
+    try:
+        for table in ("indicators", "indicator_targets"):
+            rows = await source.fetch(f"SELECT * FROM {table}")
+            await target.copy_records_to_table(
+                table, records=[tuple(r.values()) for r in rows], columns=list(rows[0].keys())
+            )
+    finally:
+        await source.close()
+        await target.close()
+
+
+def import_lines(ids: list[str]) -> list[tuple[str, str, Decimal]]:
+    return [
+        (
+            ids[n % len(ids)],
+            PERIODS[(n // len(ids)) % len(PERIODS)],
+            Decimal(n % 400) + Decimal("0.5"),
+        )
+        for n in range(IMPORT_ROWS)
+    ]
+
+
+async def bulk_import(base_url: str, lines) -> float:
+    body = "indicator_id;period;value;reported_by\n" + "".join(
+        f"{i};{p};{str(v).replace('.', ',')};КЦР\n" for i, p, v in lines
+    )
+    async with httpx.AsyncClient(base_url=base_url, timeout=600) as client:
+        started = time.perf_counter()
+        response = await client.post(
+            "/api/v1/measurements:import",
+            content=body.encode(),
+            headers={"content-type": "text/csv"},
+        )
+        elapsed = time.perf_counter() - started
+    response.raise_for_status()
+    return IMPORT_ROWS / elapsed
+
+
+async def copy_baseline(dsn: str, lines) -> float:
+    revisions: dict[tuple[str, str], int] = {}
+    now = datetime.now(UTC)
+    records = []
+    for i, p, v in lines:
+        revisions[(i, p)] = revisions.get((i, p), 0) + 1
+        records.append(
+            (
+                uuid.uuid4(),
+                uuid.UUID(i),
+                p,
+                Period.parse(p).end,
+                v,
+                revisions[(i, p)],
+                date.today(),
+                "КЦР",
+                None,
+                None,
+                now,
+            )
+        )
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute("TRUNCATE measurements")
+        started = time.perf_counter()
+        async with conn.transaction():
+            await conn.copy_records_to_table(
+                "measurements",
+                records=records,
+                # The columns a measurement has before it is evaluated.
+                columns=MEASUREMENT_COLUMNS[:11],
+            )
+        return IMPORT_ROWS / (time.perf_counter() - started)
+    finally:
+        await conn.close()
+
+
+async def main(ids_file: Path) -> None:
+    service_db, baseline_db = (
+        await create_database("indicators"),
+        await create_database("indicators"),
+    )
+    service_port, noop_port = free_port(), free_port()
+    env = {
+        "DATABASE_URL": service_db[1],
+        "KAFKA_BOOTSTRAP_SERVERS": KAFKA_BOOTSTRAP_SERVERS,
+        "KAFKA_CONSUMER_GROUP": f"bench-{uuid.uuid4().hex}",
+        "KAFKA_AUTO_OFFSET_RESET": "latest",
+        "LOG_LEVEL": "WARNING",
+    }
+    processes = [
+        serve("indicators.main:app", service_port, env),
+        serve("bench.noop_app:app", noop_port, {"LOG_LEVEL": "WARNING"}),
+    ]
+    try:
+        service_url = f"http://127.0.0.1:{service_port}"
+        ids = await create_indicators(service_url)
+        await copy_indicators(plain(service_db[1]), plain(baseline_db[1]))
+        await asyncio.to_thread(ids_file.write_text, "\n".join(ids))
+        template = "{base}/api/v1/indicators/{{id}}/measurements"
+        print(
+            f"Single-measurement POST, open loop, {STEP_SECONDS} s per step, {os.cpu_count()} CPUs, "
+            f"load average {os.getloadavg()[0]:.1f}"
+        )
+        noop = sustained(
+            "no-op FastAPI",
+            "http",
+            template.format(base=f"http://127.0.0.1:{noop_port}"),
+            str(ids_file),
+        )
+        raw = sustained("raw asyncpg txn", "asyncpg", plain(baseline_db[1]), str(ids_file))
+        service = sustained(
+            "indicators service", "http", template.format(base=service_url), str(ids_file)
+        )
+        lines = import_lines(ids)
+        imported = await bulk_import(service_url, lines)
+        copied = await copy_baseline(plain(baseline_db[1]), lines)
+    finally:
+        for process in processes:
+            process.terminate()
+            process.wait(30)
+        await drop_database(service_db[0])
+        await drop_database(baseline_db[0])
+
+    def rate(step):
+        return step["offered"] if step else 0
+
+    smaller = min(rate(noop), rate(raw))
+    print("\nSummary")
+    for name, step in (
+        ("no-op FastAPI", noop),
+        ("raw asyncpg txn", raw),
+        ("indicators service", service),
+    ):
+        detail = (
+            f"p50 {step['p50_ms']} ms, p99 {step['p99_ms']} ms"
+            if step
+            else "not sustained at the lowest rate"
+        )
+        print(f"  {name:<22} sustained {rate(step):>5}/s  ({detail})")
+    print(
+        f"  POST goal: ≥ 0.5 × {smaller}/s = {0.5 * smaller:.0f}/s → {'met' if rate(service) >= 0.5 * smaller else 'NOT met'}"
+    )
+    print(
+        f"  bulk import {imported:,.0f} rows/s; COPY {copied:,.0f} rows/s; ratio {imported / copied:.2f}"
+    )
+    print(
+        f"  import goals: ≥ 0.25 × COPY → {'met' if imported >= 0.25 * copied else 'NOT met'}; "
+        f"≥ 50 000 rows/s → {'met' if imported >= 50_000 else 'NOT met'}"
+    )
+
+
+if __name__ == "__main__":
+    with tempfile.TemporaryDirectory() as folder:
+        asyncio.run(main(Path(folder) / "indicators.ids"))
