@@ -7,7 +7,7 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -30,6 +30,7 @@ from notifications.deliveries import service as deliveries
 from notifications.deliveries.models import NotificationKind
 from notifications.directory.models import Department, Indicator, Project
 from notifications.directory.service import region_name
+from notifications.paging import fetch_page
 from notifications.policy import Policy
 from notifications.subscriptions.service import Recipient, route
 
@@ -172,16 +173,19 @@ async def _record(
     session.add(alert)
 
 
+def _same_key(facts: AlertFacts, family: str) -> tuple:
+    return (
+        Alert.subject_id == facts.subject_id,
+        Alert.period == facts.period,
+        Alert.family == family,
+    )
+
+
 async def _active(session: AsyncSession, facts: AlertFacts, family: str) -> Alert | None:
     return (
         await session.exec(
             select(Alert)
-            .where(
-                Alert.subject_id == facts.subject_id,
-                Alert.period == facts.period,
-                Alert.family == family,
-                Alert.state != AlertState.resolved.value,
-            )
+            .where(*_same_key(facts, family), Alert.state != AlertState.resolved.value)
             .with_for_update()
         )
     ).scalar_one_or_none()
@@ -196,9 +200,7 @@ async def _recently_resolved(
         await session.exec(
             select(Alert)
             .where(
-                Alert.subject_id == facts.subject_id,
-                Alert.period == facts.period,
-                Alert.family == family,
+                *_same_key(facts, family),
                 Alert.state == AlertState.resolved.value,
                 Alert.resolved_at >= policy.clock.now() - policy.flap_window,
             )
@@ -207,6 +209,31 @@ async def _recently_resolved(
             .with_for_update()
         )
     ).scalar_one_or_none()
+
+
+async def _new_alert(
+    session: AsyncSession,
+    envelope: Envelope,
+    facts: AlertFacts,
+    policy: Policy,
+    *,
+    state: AlertState,
+    **lifecycle: Any,
+) -> Alert:
+    now = policy.clock.now()
+    return Alert(
+        subject_type=facts.subject_type.value,
+        subject_id=facts.subject_id,
+        period=facts.period,
+        family=FAMILY[facts.kind],
+        kind=facts.kind.value,
+        state=state.value,
+        region=facts.region,
+        opened_at=now,
+        updated_at=now,
+        **lifecycle,
+        **await _describe(session, facts, envelope, policy),
+    )
 
 
 async def raise_problem(
@@ -221,19 +248,13 @@ async def raise_problem(
     effect = problem_effect(current, relapsed, facts.kind, can_withdraw=can_withdraw)
 
     if effect == Effect.opened:
-        description = await _describe(session, facts, envelope, policy)
-        alert = Alert(
-            subject_type=facts.subject_type.value,
-            subject_id=facts.subject_id,
-            period=facts.period,
-            family=family,
-            kind=facts.kind.value,
-            state=AlertState.open.value,
-            region=facts.region,
-            opened_at=now,
-            updated_at=now,
+        alert = await _new_alert(
+            session,
+            envelope,
+            facts,
+            policy,
+            state=AlertState.open,
             next_reminder_at=now + policy.reminder_interval,
-            **description,
         )
     else:
         alert = current or relapsed
@@ -340,20 +361,14 @@ async def good_news(
     if known is not None:
         await _record(session, known, envelope, Effect.recorded, now)
         return None
-    description = await _describe(session, facts, envelope, policy)
-    alert = Alert(
-        subject_type=facts.subject_type.value,
-        subject_id=facts.subject_id,
-        period=facts.period,
-        family=FAMILY[facts.kind],
-        kind=facts.kind.value,
-        state=AlertState.resolved.value,
-        region=facts.region,
-        opened_at=now,
-        updated_at=now,
+    alert = await _new_alert(
+        session,
+        envelope,
+        facts,
+        policy,
+        state=AlertState.resolved,
         resolved_at=now,
         resolved_by=facts.kind.value,
-        **description,
     )
     _apply_facts(alert, facts)
     session.add(alert)
@@ -414,11 +429,10 @@ async def list_page(
         query = query.where(Alert.kind == where.kind.value)
     if where.state is not None:
         query = query.where(Alert.state == where.state.value)
-    total = await session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = await session.exec(
-        query.order_by(Alert.updated_at.desc(), Alert.id).limit(limit).offset(offset)
+    rows, total = await fetch_page(
+        session, query, Alert.updated_at.desc(), Alert.id, limit=limit, offset=offset
     )
-    return list(rows.scalars().all()), total or 0
+    return list(rows.scalars().all()), total
 
 
 async def get(session: AsyncSession, alert_id: UUID) -> Alert:

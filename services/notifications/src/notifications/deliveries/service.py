@@ -25,6 +25,7 @@ from notifications.deliveries.models import (
     RecipientType,
 )
 from notifications.directory.service import recent_values
+from notifications.paging import fetch_page
 from notifications.policy import Policy
 from notifications.subscriptions.service import Recipient
 
@@ -195,11 +196,10 @@ async def list_page(
         query = query.where(func.lower(Delivery.recipient) == recipient.lower())
     if kind is not None:
         query = query.where(Delivery.kind == kind.value)
-    total = await session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = await session.exec(
-        query.order_by(Delivery.created_at.desc(), Delivery.id).limit(limit).offset(offset)
+    rows, total = await fetch_page(
+        session, query, Delivery.created_at.desc(), Delivery.id, limit=limit, offset=offset
     )
-    return list(rows.scalars().all()), total or 0
+    return list(rows.scalars().all()), total
 
 
 async def get(session: AsyncSession, delivery_id: UUID) -> Delivery:

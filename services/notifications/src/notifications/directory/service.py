@@ -23,6 +23,7 @@ from notifications.directory.models import (
     IndicatorValue,
     Project,
 )
+from notifications.paging import fetch_page
 
 
 async def _upsert(session: AsyncSession, model: type, values: dict, keys: Sequence[str]) -> None:
@@ -194,11 +195,10 @@ async def list_departments(
     query = select(Department)
     if region:
         query = query.where(Department.region == region)
-    total = await session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = await session.exec(
-        query.order_by(Department.region, Department.short_name).limit(limit).offset(offset)
+    rows, total = await fetch_page(
+        session, query, Department.region, Department.short_name, limit=limit, offset=offset
     )
-    return list(rows.scalars().all()), total or 0
+    return list(rows.scalars().all()), total
 
 
 async def list_coordinators(
@@ -208,8 +208,7 @@ async def list_coordinators(
     query = select(Coordinator)
     if region:
         query = query.where(Coordinator.region == region)
-    total = await session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = await session.exec(
-        query.order_by(Coordinator.region, Coordinator.name).limit(limit).offset(offset)
+    rows, total = await fetch_page(
+        session, query, Coordinator.region, Coordinator.name, limit=limit, offset=offset
     )
-    return list(rows.scalars().all()), total or 0
+    return list(rows.scalars().all()), total

@@ -13,6 +13,7 @@ from notifications.alerts.models import Alert, AlertKind
 from notifications.deliveries.models import RecipientType
 from notifications.directory.models import Coordinator, Department
 from notifications.directory.service import coordinators_in_scope
+from notifications.paging import fetch_page
 from notifications.subscriptions.models import DeliveryMode, Subscription
 from notifications.subscriptions.schemas import (
     SubscriptionCreate,
@@ -232,10 +233,13 @@ async def list_page(
         query = query.where(Coordinator.region == region)
     if mode is not None:
         query = query.where(Subscription.mode == mode.value)
-    total = await session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = await session.exec(
-        query.order_by(Coordinator.region, Coordinator.email, Subscription.mode)
-        .limit(limit)
-        .offset(offset)
+    rows, total = await fetch_page(
+        session,
+        query,
+        Coordinator.region,
+        Coordinator.email,
+        Subscription.mode,
+        limit=limit,
+        offset=offset,
     )
-    return [_public(s, c) for s, c in rows.all()], total or 0
+    return [_public(s, c) for s, c in rows.all()], total
