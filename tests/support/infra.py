@@ -43,6 +43,15 @@ async def drop_database(name: str) -> None:
     """Drop a test database, disconnecting whoever still uses it."""
     conn = await asyncpg.connect(POSTGRES_ADMIN_URL)
     try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        # An autovacuum worker that starts between FORCE's disconnect and the drop makes it fail
+        # with "being accessed by other users"; it is gone a moment later.
+        for attempt in range(10):
+            try:
+                await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                return
+            except asyncpg.ObjectInUseError:
+                if attempt == 9:
+                    raise
+                await asyncio.sleep(0.5)
     finally:
         await conn.close()
