@@ -4,17 +4,16 @@ from fastapi import FastAPI
 
 from common.clock import Clock, SystemClock
 from common.web import create_app
-from notifications.alerts import service as alerts
+from notifications.alerts.reminders import ReminderWorker
 from notifications.alerts.router import router as alerts_router
 from notifications.config import Settings
 from notifications.consumers import subscriptions_for
 from notifications.deliveries.router import router as deliveries_router
 from notifications.deliveries.sender import DeliverySender
-from notifications.digests import service as digests
 from notifications.digests.router import router as digests_router
+from notifications.digests.worker import DigestWorker
 from notifications.directory.router import router as directory_router
 from notifications.policy import Policy
-from notifications.scheduling import PeriodicJob
 from notifications.subscriptions.router import router as subscriptions_router
 
 
@@ -36,20 +35,17 @@ def build_app(settings: Settings | None = None, clock: Clock | None = None) -> F
             max_attempts=settings.smtp_max_attempts,
         )
 
-    def reminders(app: FastAPI) -> PeriodicJob:
-        return PeriodicJob(
-            "reminders",
-            app.state.sessions,
-            lambda session: alerts.remind_due(session, policy),
-            settings.scheduler_poll_interval_seconds,
+    def reminders(app: FastAPI) -> ReminderWorker:
+        return ReminderWorker(
+            app.state.sessions, policy, interval=settings.scheduler_poll_interval_seconds
         )
 
-    def digest(app: FastAPI) -> PeriodicJob:
-        return PeriodicJob(
-            "digest",
+    def digest(app: FastAPI) -> DigestWorker:
+        return DigestWorker(
             app.state.sessions,
-            lambda session: digests.build_due(session, policy, settings.digest_time_utc),
-            settings.scheduler_poll_interval_seconds,
+            policy,
+            at=settings.digest_time_utc,
+            interval=settings.scheduler_poll_interval_seconds,
         )
 
     app = create_app(

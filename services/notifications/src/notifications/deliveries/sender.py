@@ -1,6 +1,5 @@
 """The SMTP sender: claims due deliveries, sends them, retries what can be retried."""
 
-import asyncio
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -16,6 +15,7 @@ from common.clock import Clock
 from common.logging import get_logger
 from common.messaging.kafka import backoff_seconds
 from common.settings import SmtpSettings
+from common.workers import PeriodicWorker
 from notifications.deliveries.email import build_message
 from notifications.deliveries.models import Channel, Delivery, DeliveryStatus
 
@@ -60,7 +60,7 @@ def is_permanent(outcome: SmtpOutcome) -> bool:
     return outcome.code is not None and 500 <= outcome.code < 600
 
 
-class DeliverySender:
+class DeliverySender(PeriodicWorker):
     """A worker sending pending immediate deliveries whose time has come."""
 
     def __init__(
@@ -75,38 +75,23 @@ class DeliverySender:
         retry_max: float,
         max_attempts: int,
     ) -> None:
+        super().__init__(interval=poll_interval)
         self._sessions = sessions
         self._smtp = smtp
         self._clock = clock
         self._batch_size = batch_size
-        self._poll_interval = poll_interval
         self._retry_base = retry_base
         self._retry_max = retry_max
         self._max_attempts = max_attempts
-        self._stopping = asyncio.Event()
         self._gauges_at: float | None = None
         self._envelope_sender = parseaddr(smtp.sender)[1] or smtp.sender
 
-    def stop(self) -> None:
-        """Finish the batch in flight and return."""
-        self._stopping.set()
-
-    async def run(self) -> None:
-        """Send until stopped; database hiccups are logged and waited out."""
-        log.info("delivery sender started", smtp=f"{self._smtp.host}:{self._smtp.port}")
-        while not self._stopping.is_set():
-            try:
-                handled = await self.send_due()
-                await self._refresh_gauges()
-            except Exception as exc:  # the sender must outlive any single failure
-                log.exception("delivery sender error", error=repr(exc))
-                handled = 0
-            if handled < self._batch_size:
-                try:
-                    await asyncio.wait_for(self._stopping.wait(), self._poll_interval)
-                except TimeoutError:
-                    pass
-        log.info("delivery sender stopped")
+    async def tick(self) -> None:
+        """Send batches until no due delivery is left (or stopping), then refresh the gauges."""
+        while not self.stopping:
+            if await self.send_due() < self._batch_size:
+                break
+        await self._refresh_gauges()
 
     async def send_due(self) -> int:
         """Send one batch of due deliveries; the row locks keep other replicas off them."""
