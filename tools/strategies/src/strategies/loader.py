@@ -37,6 +37,9 @@ from strategies.load_plan import (
 )
 
 PAGE_LIMIT = 200
+# Exit codes: 1 = nothing could be relied on (unreachable service, unreadable dataset);
+# 2 = everything else loaded, but a service refused some records (listed in the summary).
+EXIT_REJECTED = 2
 REPO_ROOT = Path(__file__).resolve().parents[4]
 
 
@@ -337,7 +340,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(line)
     if total.rejected():
         print(f"load-strategy: {total.rejected()} record(s) rejected", file=sys.stderr)
-        return 1
+        return EXIT_REJECTED
     return 0
 
 
