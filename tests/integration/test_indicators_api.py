@@ -74,6 +74,39 @@ async def test_bad_measurements_are_refused_naming_the_field(database_factory):
     assert await fetchval(url, "SELECT count(*) FROM measurements") == 1
 
 
+async def test_a_percent_index_takes_targets_and_values_above_100(database_factory):
+    url = await database_factory("indicators")
+    async with (
+        started(indicators_service(url, clock_at(2023, 7, 10))) as svc,
+        svc.client() as client,
+    ):
+        # leningrad-oblast 10.2.1: «Индекс вовлеченности …», «%», 103/105/107.
+        created = await client.post(
+            "/api/v1/indicators",
+            json=indicator_body(
+                name=f"Индекс вовлеченности {uuid4().hex[:8]}",
+                frequency="annual",
+                targets={"2022": 103, "2023": 105, "2024": 107},
+            ),
+        )
+        assert created.status_code == 201, created.text
+        post = f"/api/v1/indicators/{created.json()['id']}/measurements"
+        above = await client.post(post, json=measurement("2023", "112.5"))
+        negative = await client.post(post, json=measurement("2023", "-1"))
+        # Lowering every target to 100 or below makes it a share again: its ceiling returns.
+        lowered = await client.patch(
+            f"/api/v1/indicators/{created.json()['id']}",
+            json={"targets": {"2022": 90, "2023": 95, "2024": 100}},
+        )
+        capped = await client.post(post, json=measurement("2023", "100.5"))
+
+    assert above.status_code == 201, above.text
+    assert negative.status_code == 422 and fields_of(negative) == {"value"}
+    assert lowered.status_code == 200, lowered.text
+    assert capped.status_code == 422 and fields_of(capped) == {"value"}
+    assert await fetchval(url, "SELECT count(*) FROM measurements") == 1
+
+
 async def test_bad_indicator_definitions_are_refused(database_factory):
     url = await database_factory("indicators")
     async with (
@@ -81,7 +114,7 @@ async def test_bad_indicator_definitions_are_refused(database_factory):
         svc.client() as client,
     ):
         cases = {
-            "targets": indicator_body(targets={"2023": 120}),
+            "targets": indicator_body(targets={"2023": -5}),
             "direction": indicator_body(direction="sideways"),
             "frequency": indicator_body(frequency="weekly"),
             "tolerance_percent": indicator_body(tolerance_percent=-1),

@@ -11,6 +11,7 @@ from indicators.measurements.rows import (
     ImportFormatError,
     IndicatorRules,
     check_value,
+    is_percent_index,
     parse_decimal,
     parse_row,
     read_csv,
@@ -21,6 +22,9 @@ from indicators.periods import Period
 TODAY = date(2023, 7, 10)
 SHARE = IndicatorRules(unit="%", frequency=Frequency.quarterly, target_years=frozenset({2023}))
 COUNT = IndicatorRules(unit="шт", frequency=Frequency.annual, target_years=frozenset({2023}))
+INDEX = IndicatorRules(
+    unit="%", frequency=Frequency.annual, target_years=frozenset({2023}), percent_index=True
+)
 
 
 @pytest.mark.parametrize(
@@ -126,6 +130,10 @@ def test_a_bad_row_names_every_bad_field():
         (SHARE, "2023-Q2", "100.000001", ["value"]),
         (SHARE, "2023-Q2", "-0.1", ["value"]),
         (SHARE, "2023-Q2", "NaN", ["value"]),
+        (INDEX, "2023", "104.5", []),  # an index has no ceiling
+        (INDEX, "2023", "250", []),
+        (INDEX, "2023", "0", []),
+        (INDEX, "2023", "-0.1", ["value"]),
         (COUNT, "2023", "-1", ["value"]),
         (COUNT, "2023", "1000", []),
         (IndicatorRules("балл", Frequency.annual, frozenset({2023})), "2023", "-1", []),
@@ -134,3 +142,17 @@ def test_a_bad_row_names_every_bad_field():
 def test_values_are_checked_against_the_indicator(rules, period, value, fields):
     errors = check_value(rules, Period.parse(period), Decimal(value))
     assert [field for field, _ in errors] == fields
+
+
+@pytest.mark.parametrize(
+    ("unit", "targets", "index"),
+    [
+        ("%", ["103", "105", "107"], True),  # «Индекс вовлеченности …» of leningrad-oblast
+        ("%", ["99", "100.5"], True),  # one target above 100 is enough
+        ("%", ["0", "40", "100"], False),  # all within 0–100: a share
+        ("%", [], False),
+        ("шт", ["500"], False),  # only «%» has a ceiling to lift
+    ],
+)
+def test_a_percent_indicator_with_a_target_above_100_is_an_index(unit, targets, index):
+    assert is_percent_index(unit, [Decimal(t) for t in targets]) is index

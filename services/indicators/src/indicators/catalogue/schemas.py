@@ -22,11 +22,15 @@ Year = Annotated[int, Field(ge=MIN_YEAR, le=MAX_YEAR)]
 
 
 def check_percent_targets(unit: str | None, targets: dict[int, Decimal] | None) -> None:
-    """A share's targets lie between 0 and 100."""
+    """A «%» indicator's targets are not negative.
+
+    Above 100 is allowed: an index (percent of a base, e.g. «Индекс вовлеченности …» at
+    103–107 %) is a «%» indicator too; its measured values then have no upper bound.
+    """
     if unit == PERCENT and targets:
-        bad = sorted(year for year, value in targets.items() if not 0 <= value <= 100)
+        bad = sorted(year for year, value in targets.items() if value < 0)
         if bad:
-            raise ValueError(f"a % indicator's targets must lie between 0 and 100 (years {bad})")
+            raise ValueError(f"a % indicator's targets cannot be negative (years {bad})")
 
 
 class BaselineIn(BaseModel):

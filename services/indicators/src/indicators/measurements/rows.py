@@ -10,6 +10,7 @@ import json
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from collections.abc import Iterable
 from typing import Any
 from uuid import UUID
 
@@ -55,6 +56,13 @@ class IndicatorRules:
     unit: str
     frequency: Frequency
     target_years: frozenset[int]
+    # A «%» indicator with a target above 100 is an index (percent of a base), not a share.
+    percent_index: bool = False
+
+
+def is_percent_index(unit: str, targets: Iterable[Decimal]) -> bool:
+    """Whether a «%» indicator is an index: one of its targets lies above 100."""
+    return unit == PERCENT and any(target > 100 for target in targets)
 
 
 class ImportFormatError(ValueError):
@@ -90,8 +98,12 @@ def check_value(rules: IndicatorRules, period: Period, value: Decimal) -> list[t
         )
     if not value.is_finite():
         errors.append(("value", "must be a finite number"))
-    elif rules.unit == PERCENT and not 0 <= value <= 100:
-        errors.append(("value", "a share in % must lie between 0 and 100"))
+    elif rules.unit == PERCENT and value < 0:
+        errors.append(("value", "a value in % cannot be negative"))
+    elif rules.unit == PERCENT and not rules.percent_index and value > 100:
+        errors.append(
+            ("value", "a share in % must lie between 0 and 100 (every target of it does)")
+        )
     elif rules.unit in COUNT_UNITS and value < 0:
         errors.append(("value", f"a count in «{rules.unit}» cannot be negative"))
     return errors

@@ -41,6 +41,7 @@ from indicators.measurements.rows import (
     MeasurementRow,
     RowError,
     check_value,
+    is_percent_index,
     parse_row,
 )
 from indicators.measurements.schemas import (
@@ -174,6 +175,7 @@ async def load_indicators(
                 unit=row["unit"],
                 frequency=Frequency(row["frequency"]),
                 target_years=frozenset(plan.targets),
+                percent_index=is_percent_index(row["unit"], plan.targets.values()),
             ),
             plan=plan,
         )
