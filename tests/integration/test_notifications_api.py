@@ -147,7 +147,7 @@ async def test_alert_filters_pagination_and_unknown_ids(database_factory):
             long_comment = await client.post(
                 f"/api/v1/alerts/{everything['items'][0]['id']}/ack", json={"comment": "x" * 2001}
             )
-            pending = (await client.get("/api/v1/deliveries", params={"status": "failed"})).json()
+            failed = (await client.get("/api/v1/deliveries", params={"status": "failed"})).json()
             scoped_deliveries = (
                 await client.get("/api/v1/deliveries", params={"recipient": scoped.email})
             ).json()
@@ -163,6 +163,6 @@ async def test_alert_filters_pagination_and_unknown_ids(database_factory):
     assert unknown.status_code == 404 and unknown_ack.status_code == 404
     assert long_comment.status_code == 422
     assert long_comment.json()["errors"][0]["field"] == "comment"
-    assert pending["total"] == 0
+    assert failed["total"] == 0
     # A coordinator scoped to another sector hears nothing about sector 3.
     assert scoped_deliveries["total"] == 0
