@@ -35,8 +35,11 @@ test: install ## install, start what is missing, run unit + integration + e2e te
 test-unit: install ## unit tests only (no infrastructure)
 	@$(UV) run --frozen pytest tests/unit
 
-demo: up ## run the whole system (strategy loading follows)
+demo: up ## start the stack, load both strategies, report demo values, show the alerts and emails (Ctrl-C ends)
 	@$(STACK) status
+	@# Exit code 2: loaded, but the services refused some records (named in the summary).
+	@$(UV) run --frozen load-strategy leningrad-oblast nenets-ao --coordinators data/demo/coordinators.yaml || [ $$? -eq 2 ]
+	@$(UV) run --frozen strategy-demo
 
 asyncapi: install ## regenerate docs/asyncapi.yaml from the event contracts
 	@$(UV) run --frozen python -m common.asyncapi > docs/asyncapi.yaml
