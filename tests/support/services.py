@@ -17,12 +17,21 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def listening_socket(port: int = 0) -> socket.socket:
+    """A loopback socket bound now, so no other process can take the port before the server."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
+    return sock
+
+
 class RunningService:
     """A real uvicorn server for one app; start/stop run the app's full lifespan."""
 
     def __init__(self, app_factory: Callable[[], FastAPI]) -> None:
         self._app_factory = app_factory
-        self.port = free_port()
+        self._socket = listening_socket()
+        self.port = self._socket.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
         self.app: FastAPI | None = None
         self._server: uvicorn.Server | None = None
@@ -31,11 +40,12 @@ class RunningService:
     async def start(self) -> "RunningService":
         """Start serving and wait until the lifespan finished starting."""
         self.app = self._app_factory()
-        config = uvicorn.Config(
-            self.app, host="127.0.0.1", port=self.port, log_config=None, lifespan="on"
-        )
+        config = uvicorn.Config(self.app, log_config=None, lifespan="on")
         self._server = uvicorn.Server(config)
-        self._task = asyncio.create_task(self._server.serve())
+        if self._socket is None:  # a restart binds the same port again
+            self._socket = listening_socket(self.port)
+        sockets, self._socket = [self._socket], None
+        self._task = asyncio.create_task(self._server.serve(sockets=sockets))
         for _ in range(300):
             if self._server.started:
                 return self
