@@ -149,7 +149,11 @@ class ConsumerRunner:
     async def _consume(self, consumer: AIOKafkaConsumer, producer) -> None:
         while not self._stopping.is_set():
             batches = await consumer.getmany(timeout_ms=500, max_records=200)
-            if consumer.assignment():
+            if not self.ready.is_set() and consumer.assignment():
+                # Resolve every start position first: with `latest`, a position resolved only
+                # at the next fetch would skip what is published once the runner says ready.
+                for tp in consumer.assignment():
+                    await consumer.position(tp)
                 self.ready.set()
             for tp, records in batches.items():
                 for record in records:
