@@ -269,6 +269,7 @@ def project_records(dataset: Mapping[str, Any], department_ids: Mapping[str, str
             "financing": p["financing"] or None,
             "region_role": p["region_role"] or None,
             "beneficiaries": "; ".join(p["beneficiaries"]) or None,
+            "benefits": p["benefits"] or None,
             "tasks": list(p["tasks"]),
             "responsible_department_id": department_ids.get(p["department"]),
         }
@@ -371,6 +372,7 @@ def _comparable(kind: str, values: Mapping[str, Any]) -> dict[str, Any]:
             "financing",
             "region_role",
             "beneficiaries",
+            "benefits",
             "tasks",
         )
         compared = {k: values.get(k) for k in fields}

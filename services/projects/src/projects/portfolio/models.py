@@ -67,6 +67,7 @@ class Project(TableBase, table=True):
     financing: str | None = Field(default=None, sa_column=Column(Text))
     region_role: str | None = Field(default=None, sa_column=Column(Text))
     beneficiaries: str | None = Field(default=None, sa_column=Column(Text))
+    benefits: str | None = Field(default=None, sa_column=Column(Text))
     tasks: list[str] = Field(sa_column=Column(JSONB, nullable=False))
     responsible_department_id: UUID | None = Field(
         default=None, sa_column=Column(Uuid, ForeignKey("responsible_departments.id"))

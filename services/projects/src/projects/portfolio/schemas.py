@@ -43,6 +43,7 @@ class ProjectFields(BaseModel):
     financing: LongText | None = None
     region_role: LongText | None = None
     beneficiaries: LongText | None = None
+    benefits: LongText | None = Field(None, description="What the beneficiaries gain (section 5)")
     tasks: list[Task] = Field([], max_length=100, description="Tasks of section 5 it serves")
     responsible_department_id: UUID | None = Field(
         None, description="A department of the same region"
@@ -75,6 +76,7 @@ class ProjectUpdate(BaseModel):
     financing: LongText | None = None
     region_role: LongText | None = None
     beneficiaries: LongText | None = None
+    benefits: LongText | None = None
     tasks: list[Task] | None = Field(None, max_length=100)
     responsible_department_id: UUID | None = None
 
@@ -88,6 +90,7 @@ NULLABLE_PROJECT_FIELDS = frozenset(
         "financing",
         "region_role",
         "beneficiaries",
+        "benefits",
         "responsible_department_id",
     }
 )
@@ -110,6 +113,7 @@ class ProjectPublic(BaseModel):
     financing: str | None
     region_role: str | None
     beneficiaries: str | None
+    benefits: str | None
     tasks: list[str]
     responsible_department_id: UUID | None
     stage: Stage
