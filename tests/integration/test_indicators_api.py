@@ -107,6 +107,27 @@ async def test_a_percent_index_takes_targets_and_values_above_100(database_facto
     assert await fetchval(url, "SELECT count(*) FROM measurements") == 1
 
 
+async def test_an_indicator_whose_targets_were_lost_is_catalogued_but_takes_no_values(
+    database_factory,
+):
+    url = await database_factory("indicators")
+    async with (
+        started(indicators_service(url, clock_at(2023, 7, 10))) as svc,
+        svc.client() as client,
+    ):
+        # nenets-ao 2.9.1: the printed row survives, every target cell was lost in the text.
+        created = await client.post("/api/v1/indicators", json=indicator_body(targets={}))
+        assert created.status_code == 201, created.text
+        refused = await client.post(
+            f"/api/v1/indicators/{created.json()['id']}/measurements",
+            json=measurement("2023", "50"),
+        )
+
+    assert created.json()["targets"] == {}
+    assert refused.status_code == 422 and fields_of(refused) == {"period"}
+    assert await fetchval(url, "SELECT count(*) FROM measurements") == 0
+
+
 async def test_bad_indicator_definitions_are_refused(database_factory):
     url = await database_factory("indicators")
     async with (

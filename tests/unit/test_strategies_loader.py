@@ -184,14 +184,15 @@ def test_coordinators_file_is_checked_and_filtered_by_region(tmp_path):
         read_coordinators(broken)
 
 
-def test_indicators_keep_printed_targets_and_skip_those_without_any():
+def test_indicators_keep_printed_targets_and_those_without_any_are_still_catalogued():
     records, skipped = indicator_records(DATASET, {"1.1": "p-1"})
-    assert [r.body["name"] for r in records] == ["Доля школ", "Число обращений"]
+    assert [r.body["name"] for r in records] == ["Доля школ", "Число сервисов", "Число обращений"]
     assert records[0].body["targets"] == {"2022": "98.5", "2024": "100"}
     assert records[0].body["frequency"] == "annual"
-    assert records[1].body["unit"] == UNKNOWN_UNIT
-    assert records[1].body["direction"] == "lower_is_better"
-    assert skipped == [("indicator test-oblast/1.1.2", "no target survived in the source text")]
+    assert records[1].body["targets"] == {}
+    assert records[2].body["unit"] == UNKNOWN_UNIT
+    assert records[2].body["direction"] == "lower_is_better"
+    assert skipped == []
 
 
 def test_indicators_of_a_project_not_loaded_are_skipped_naming_it():
@@ -220,11 +221,12 @@ def served_indicator(record, **changes):
 
 def test_diff_classifies_created_unchanged_and_updated():
     records, _ = indicator_records(DATASET, {"1.1": "p-1"})
-    same = served_indicator(records[0], targets={2022: "98.50", 2024: 100})
-    changed = served_indicator(records[1], targets={2024: "6"})
-    changes = diff(records, [same, changed])
+    first, _without_targets, last = records
+    same = served_indicator(first, targets={2022: "98.50", 2024: 100})
+    changed = served_indicator(last, targets={2024: "6"})
+    changes = diff([first, last], [same, changed])
     assert [c.outcome for c in changes] == [Outcome.unchanged, Outcome.updated]
-    assert [c.outcome for c in diff(records, [])] == [Outcome.created, Outcome.created]
+    assert [c.outcome for c in diff(records, [])] == [Outcome.created] * 3
 
 
 @pytest.mark.parametrize(
@@ -346,8 +348,7 @@ def test_a_second_run_writes_nothing_and_a_changed_dataset_updates_only_what_cha
     assert first.counts["projects"][Outcome.created] == 1
     assert first.counts["indicators"] == {
         **dict.fromkeys(Outcome, 0),
-        Outcome.created: 2,
-        Outcome.skipped: 1,
+        Outcome.created: 3,
     }
     writes = len(fake.writes)
 
@@ -378,7 +379,7 @@ def test_a_rejected_record_is_counted_with_the_servers_problem_and_the_rest_load
         Outcome.rejected,
         "HTTP 422: targets: out of range",
     ) in tally.problems
-    assert tally.counts["indicators"][Outcome.created] == 1
+    assert tally.counts["indicators"][Outcome.created] == 2
 
 
 def test_problem_text_names_fields_the_detail_does_not():

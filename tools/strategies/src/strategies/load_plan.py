@@ -297,8 +297,8 @@ def indicator_records(
 ) -> tuple[list[Record], list[tuple[str, str]]]:
     """The indicators with their printed targets; and those that cannot be loaded, with why.
 
-    A year whose target did not survive in the text has no target; an indicator with no
-    target at all has nothing to monitor against and is skipped (the service needs one).
+    A year whose target did not survive in the text has no target; an indicator none of whose
+    targets survived is still catalogued, with no targets, so that every printed row is there.
     """
     slug = dataset["region"]["slug"]
     records, skipped = [], []
@@ -307,9 +307,6 @@ def indicator_records(
         targets = {
             str(t["year"]): _number(t["value"]) for t in ind["targets"] if t["value"] is not None
         }
-        if not targets:
-            skipped.append((label, "no target survived in the source text"))
-            continue
         project_id = project_ids.get(ind["project"])
         if project_id is None:
             skipped.append((label, f"its project {ind['project']} was not loaded"))

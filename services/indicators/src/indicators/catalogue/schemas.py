@@ -47,7 +47,9 @@ class IndicatorBase(BaseModel):
     direction: Direction = Direction.higher_is_better
     frequency: Frequency = Frequency.annual
     targets: dict[Year, Value] = Field(
-        min_length=1, description="Year → target value", examples=[{2022: 40, 2023: 60, 2024: 80}]
+        description="Year → target value; may be empty for an indicator whose targets were never "
+        "published (it is catalogued, but accepts no values until a target is set)",
+        examples=[{2022: 40, 2023: 60, 2024: 80}],
     )
     baseline: BaselineIn | None = None
     tolerance_percent: Value = Field(
