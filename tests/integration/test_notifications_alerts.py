@@ -1,12 +1,15 @@
 """Alerts end to end inside the notifications service: real Kafka, PostgreSQL and SMTP sink."""
 
+import asyncio
+
 import pytest
 
-from common.events import BackOnTrack, TargetMissed
+from common.events import BackOnTrack, IndicatorStatusChanged, Status, TargetMet, TargetMissed
 from tests.integration.notifications_fixtures import (
     EventSource,
     Mailbox,
     World,
+    eventually,
     header,
     known_to,
     notifications_service,
@@ -83,3 +86,58 @@ async def _wait_for_events(client, alert_id: str, count: int) -> dict:
         return detail if len(detail["events"]) >= count else None
 
     return await eventually(enough, f"{count} events behind the alert")
+
+
+async def test_a_year_end_value_behind_and_below_target_is_one_email_and_one_resolution(
+    database_factory,
+):
+    """The indicators service announces a year-end value below target as a status change and
+    a missed target, and its recovery as a status change, back on track and target met."""
+    source_db = await database_factory("projects")
+    settings = service_settings(await database_factory("notifications"))
+    world, mailbox = World(), Mailbox()
+    recipients = [*world.department_emails, world.coordinator_email]
+    behind, recovered = world.facts("2023", "50", "41"), world.facts("2023", "50", "52")
+
+    async with EventSource(source_db) as source, notifications_service(settings) as service:
+        await source.publish(*world.directory_events())
+        await known_to(service, world)
+        await source.publish(
+            IndicatorStatusChanged(**behind, from_status=None, to_status=Status.behind),
+            TargetMissed(**behind),
+        )
+        async with service.client() as client:
+
+            async def both_alerts():
+                found = (await client.get("/api/v1/alerts", params={"region": world.region})).json()
+                return found["total"] == 2 and found
+
+            alerts = await eventually(both_alerts, "the behind and target-missed alerts")
+            for recipient in recipients:
+                await mailbox.wait_for(recipient, 1)
+            await source.publish(
+                IndicatorStatusChanged(
+                    **recovered, from_status=Status.behind, to_status=Status.on_track
+                ),
+                BackOnTrack(**recovered),
+                TargetMet(**recovered),
+            )
+            for recipient in recipients:
+                await mailbox.wait_for(recipient, 2)
+
+            async def all_resolved():
+                found = (await client.get("/api/v1/alerts", params={"region": world.region})).json()
+                return all(a["state"] == "resolved" for a in found["items"]) and found
+
+            settled = await eventually(all_resolved, "both alerts to resolve")
+            # A stray third email would arrive within this on a loaded machine.
+            await asyncio.sleep(5)
+            inboxes = {r: await mailbox.messages_to(r) for r in recipients}
+
+    assert sorted(a["kind"] for a in alerts["items"]) == ["behind", "target_missed"]
+    assert settled["total"] == 2
+    for recipient, messages in inboxes.items():
+        assert [m["Subject"].split(":")[0] for m in messages] == [
+            "[Ленинградская область] Показатель отстаёт от плана",
+            "[Ленинградская область] Показатель вернулся к плану",
+        ], recipient

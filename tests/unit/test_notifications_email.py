@@ -1,5 +1,7 @@
 """Email rendering: numbers the Russian way, subjects, autoescaped HTML, threading headers."""
 
+import email
+import email.policy
 from datetime import UTC, datetime
 from decimal import Decimal
 from uuid import UUID
@@ -14,6 +16,7 @@ from notifications.deliveries.email import (
     message_id_for,
     render_alert,
     shorten,
+    wire_bytes,
 )
 from notifications.deliveries.models import NotificationKind
 from tests.unit.notifications_samples import milestone_alert, sample_alert
@@ -138,3 +141,23 @@ def test_the_first_email_has_no_thread_headers():
         date_sent=datetime(2024, 3, 1, tzinfo=UTC),
     )
     assert message["In-Reply-To"] is None and message["References"] is None
+
+
+def test_a_long_russian_subject_keeps_every_space_on_the_wire():
+    subject = (
+        "[Ленинградская область] Целевое значение не достигнуто: Доля школ, подключённых к "
+        "высокоскоростному интернету — 2023: факт 41 %, план 50 %"
+    )
+    message = build_message(
+        sender="monitoring@strategy.example.ru",
+        recipient="kcr@lenreg.example.ru",
+        subject=subject,
+        text="t",
+        html="<p>t</p>",
+        message_id="<1@strategy.example.ru>",
+        thread_message_id=None,
+        date_sent=datetime(2024, 3, 1, tzinfo=UTC),
+    )
+    received = email.message_from_bytes(wire_bytes(message), policy=email.policy.default)
+    assert received["Subject"] == subject
+    assert all(len(line) <= 998 for line in wire_bytes(message).split(b"\r\n"))

@@ -137,9 +137,15 @@ class Handlers:
             )
 
     async def target_missed(self, envelope: Envelope, uow: UnitOfWork) -> None:
-        """A year's target was missed."""
-        facts = indicator_facts(envelope.data, AlertKind.target_missed)
-        await alerts.raise_problem(uow.session, envelope, facts, self.policy)
+        """A year's target was missed; told only if no behind/at-risk alert told it already.
+
+        The indicators service announces a year-end value below target twice (status changed,
+        target missed); the recipients hear of it once.
+        """
+        event: TargetMissed = envelope.data
+        facts = indicator_facts(event, AlertKind.target_missed)
+        told = await alerts.year_end_status_alert(uow.session, event.indicator_id, event.period)
+        await alerts.raise_problem(uow.session, envelope, facts, self.policy, announce=not told)
 
     async def forecast_miss(self, envelope: Envelope, uow: UnitOfWork) -> None:
         """The trend will miss the year's target."""

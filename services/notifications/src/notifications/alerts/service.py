@@ -236,10 +236,39 @@ async def _new_alert(
     )
 
 
+def periods_closing_year(year_period: str) -> list[str]:
+    """The periods whose value is the year-end value: the year, its Q4 and its December."""
+    return [year_period, f"{year_period}-Q4", f"{year_period}-12"]
+
+
+async def year_end_status_alert(session: AsyncSession, indicator_id: UUID, year: str) -> bool:
+    """Whether an unresolved behind/at-risk alert stands for the year-end value of `year`."""
+    found = await session.exec(
+        select(Alert.id)
+        .where(
+            Alert.subject_id == indicator_id,
+            Alert.family == FAMILY[AlertKind.behind],
+            Alert.period.in_(periods_closing_year(year)),
+            Alert.state != AlertState.resolved.value,
+        )
+        .limit(1)
+    )
+    return found.first() is not None
+
+
 async def raise_problem(
-    session: AsyncSession, envelope: Envelope, facts: AlertFacts, policy: Policy
+    session: AsyncSession,
+    envelope: Envelope,
+    facts: AlertFacts,
+    policy: Policy,
+    *,
+    announce: bool = True,
 ) -> Alert:
-    """Apply a problem event: one alert per key, however often the event comes."""
+    """Apply a problem event: one alert per key, however often the event comes.
+
+    With `announce` false a new alert is kept (listed, resolvable) but told to nobody and never
+    reminded of: someone was already told of the same problem by another alert.
+    """
     now = policy.clock.now()
     family = FAMILY[facts.kind]
     current = await _active(session, facts, family)
@@ -254,7 +283,7 @@ async def raise_problem(
             facts,
             policy,
             state=AlertState.open,
-            next_reminder_at=now + policy.reminder_interval,
+            next_reminder_at=now + policy.reminder_interval if announce else None,
         )
     else:
         alert = current or relapsed
@@ -276,7 +305,7 @@ async def raise_problem(
     await _record(session, alert, envelope, effect, now)
     log.info("alert " + effect.value, alert_id=str(alert.id), kind=alert.kind, period=alert.period)
 
-    notification = notification_for(effect)
+    notification = notification_for(effect) if announce or effect != Effect.opened else None
     if notification is not None:
         recipients = await route(session, alert, facts.kind)
         await deliveries.notify(session, alert, notification, recipients, policy)
@@ -353,7 +382,8 @@ async def good_news(
             .where(
                 Alert.subject_id == facts.subject_id,
                 Alert.period == facts.period,
-                or_(Alert.kind == facts.kind.value, Alert.resolved_by == facts.kind.value),
+                # A resolved problem of the same period already had its resolution notice.
+                or_(Alert.kind == facts.kind.value, Alert.resolved_by.is_not(None)),
             )
             .limit(1)
         )

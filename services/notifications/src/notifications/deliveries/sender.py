@@ -16,7 +16,7 @@ from common.logging import get_logger
 from common.messaging.kafka import backoff_seconds
 from common.settings import SmtpSettings
 from common.workers import PeriodicWorker
-from notifications.deliveries.email import build_message
+from notifications.deliveries.email import build_message, wire_bytes
 from notifications.deliveries.models import Channel, Delivery, DeliveryStatus
 
 log = get_logger(__name__)
@@ -126,10 +126,10 @@ class DeliverySender(PeriodicWorker):
                             self._settle(delivery, outcome_of(exc))
                             continue
                     try:
-                        await client.send_message(
-                            self._message(delivery),
-                            sender=self._envelope_sender,
-                            recipients=[delivery.recipient],
+                        await client.sendmail(
+                            self._envelope_sender,
+                            [delivery.recipient],
+                            wire_bytes(self._message(delivery)),
                         )
                         self._settle(delivery, SmtpOutcome(True, 250, "OK", True))
                     except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
