@@ -16,6 +16,13 @@ class ServiceSettings(BaseSettings):
     database_url: str = Field(
         description="SQLAlchemy async URL of the service's own database",
     )
+    database_pool_size: int = Field(
+        10,
+        ge=1,
+        le=200,
+        description="Database connections kept open; as many again are opened (and closed) "
+        "for bursts, and each opening costs a TLS handshake and authentication",
+    )
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     kafka_consumer_group: str | None = Field(
         None, description="Consumer group of the service's consumer; defaults to the service name"
@@ -30,6 +37,12 @@ class ServiceSettings(BaseSettings):
         1.0, gt=0, description="Polling fallback when no NOTIFY arrives"
     )
     outbox_batch_size: int = Field(500, ge=1, le=10_000)
+    outbox_linger_seconds: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="After a commit wakes the relay, wait this long to publish a burst as one batch",
+    )
     outbox_max_backoff_seconds: float = Field(30.0, gt=0)
 
     consumer_max_attempts: int = Field(

@@ -96,7 +96,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = create_engine(settings.database_url)
+        engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
         app.state.engine = engine
         app.state.sessions = session_factory(engine)
         running: list[Worker] = [
@@ -108,6 +108,7 @@ def create_app(
                 batch_size=settings.outbox_batch_size,
                 poll_interval=settings.outbox_poll_interval_seconds,
                 max_backoff=settings.outbox_max_backoff_seconds,
+                linger=settings.outbox_linger_seconds,
             )
         ]
         if subscriptions:

@@ -58,6 +58,7 @@ class OutboxRelay:
         poll_interval: float = 1.0,
         max_backoff: float = 30.0,
         retention: timedelta = timedelta(days=7),
+        linger: float = 0.0,
     ) -> None:
         self._engine = engine
         self._dsn = dsn
@@ -67,6 +68,7 @@ class OutboxRelay:
         self._poll_interval = poll_interval
         self._max_backoff = max_backoff
         self._retention = retention
+        self._linger = linger
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._producer: AIOKafkaProducer | None = None
@@ -224,11 +226,21 @@ class OutboxRelay:
                 log.warning("producer stop failed", error=repr(exc))
 
     async def _sleep(self, seconds: float) -> None:
-        """Sleep until woken by NOTIFY, stop(), or the timeout."""
+        """Sleep until woken by NOTIFY, stop(), or the timeout.
+
+        Once woken by a commit, linger (if configured) so that the commits of a burst leave in
+        one batch rather than one relay transaction each.
+        """
         try:
             await asyncio.wait_for(self._wake.wait(), timeout=seconds)
         except TimeoutError:
             pass
+        else:
+            if self._linger and not self._stopping.is_set():
+                try:
+                    await asyncio.wait_for(self._stopping.wait(), timeout=self._linger)
+                except TimeoutError:
+                    pass
         self._wake.clear()
 
     async def _listen(self) -> None:
