@@ -91,18 +91,40 @@ def load(kind: str, target: str, ids_file: str, rate: int) -> dict:
     return json.loads(output.stdout.strip().splitlines()[-1])
 
 
+def kept_up(step: dict) -> bool:
+    """A rate is sustained: no errors, 95 % of it achieved, p99 under a second."""
+    rate = step["offered"]
+    return (
+        not step["errors"] and step["achieved"] >= 0.95 * rate and (step["p99_ms"] or 1e9) <= 1000
+    )
+
+
 def sustained(name: str, kind: str, target: str, ids_file: str) -> dict | None:
-    """The highest offered rate the target keeps up with, and its latencies."""
+    """The highest offered rate the target keeps up with, and its latencies.
+
+    A warm-up step (connections, caches, JIT-less first calls) runs first and does not count.
+    The machine is shared, so a failed step is tried once more before the ramp stops; both
+    attempts are printed.
+    """
+
+    def report(label: str, step: dict) -> None:
+        print(
+            f"  {name:<22} {label:<8} {step['offered']:>5}/s  achieved {step['achieved']:>7}/s  "
+            f"p50 {step['p50_ms']} ms  p99 {step['p99_ms']} ms  errors {step['errors']}  "
+            f"load {os.getloadavg()[0]:.1f}",
+            flush=True,
+        )
+
+    report("warm-up", load(kind, target, ids_file, RATES[0]))
     best = None
     for rate in RATES:
         step = load(kind, target, ids_file, rate)
-        print(
-            f"  {name:<22} offered {rate:>5}/s  achieved {step['achieved']:>7}/s  "
-            f"p50 {step['p50_ms']} ms  p99 {step['p99_ms']} ms  errors {step['errors']}",
-            flush=True,
-        )
-        if step["errors"] or step["achieved"] < 0.95 * rate or (step["p99_ms"] or 1e9) > 1000:
-            break
+        report("offered", step)
+        if not kept_up(step):
+            step = load(kind, target, ids_file, rate)
+            report("again", step)
+            if not kept_up(step):
+                break
         best = step
     return best
 
@@ -217,6 +239,10 @@ async def main(ids_file: Path) -> None:
         "KAFKA_CONSUMER_GROUP": f"bench-{uuid.uuid4().hex}",
         "KAFKA_AUTO_OFFSET_RESET": "latest",
         "LOG_LEVEL": "WARNING",
+        # The bench's 200 indicators owe every month of 2022–2023, long overdue: a scan would
+        # announce 4 800 reports at once in the middle of a load step. The scanner is not on
+        # the POST path; the first scan runs at start-up, before the indicators exist.
+        "OVERDUE_SCAN_INTERVAL_SECONDS": "3600",
     }
     processes = [
         serve("indicators.main:app", service_port, env),

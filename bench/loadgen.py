@@ -3,33 +3,74 @@
     python bench/loadgen.py http URL_TEMPLATE IDS_FILE RATE SECONDS
     python bench/loadgen.py asyncpg DSN IDS_FILE RATE SECONDS
 
+HTTP load comes from vegeta (Go): a Python client on this two-CPU machine saturates near a
+hundred requests a second and would measure itself rather than the server. The asyncpg
+baseline is a database client, so it stays in Python.
+
 Prints one JSON line: offered and achieved rates, errors, p50 and p99 latency in ms.
 """
 
 import asyncio
+import base64
 import itertools
 import json
 import os
+import shutil
+import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import asyncpg
-import httpx
 
 BODY = {"period": "2023-05", "value": "57.5", "reported_by": "Комитет цифрового развития"}
 
 
-def http_sender(url_template: str):
-    client = httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=256))
-
-    async def send(indicator_id: str) -> bool:
-        response = await client.post(url_template.format(id=indicator_id), json=BODY)
-        return response.status_code == 201
-
-    return send, client.aclose
+def vegeta_step(url_template: str, ids: list[str], rate: float, seconds: float) -> dict:
+    """One open-loop vegeta attack, POSTing BODY to each indicator in turn."""
+    vegeta = shutil.which("vegeta") or str(Path.home() / "go" / "bin" / "vegeta")
+    body = base64.b64encode(json.dumps(BODY).encode()).decode()
+    with tempfile.NamedTemporaryFile("w", suffix=".targets") as targets:
+        for indicator_id in ids:
+            target = {
+                "method": "POST",
+                "url": url_template.format(id=indicator_id),
+                "body": body,
+                "header": {"Content-Type": ["application/json"]},
+            }
+            targets.write(json.dumps(target) + "\n")
+        targets.flush()
+        attack = subprocess.run(
+            [
+                vegeta,
+                "attack",
+                "-format=json",
+                f"-targets={targets.name}",
+                f"-rate={rate:g}/s",
+                f"-duration={seconds:g}s",
+                "-timeout=30s",
+            ],
+            capture_output=True,
+            check=True,
+        )
+    report = json.loads(
+        subprocess.run(
+            [vegeta, "report", "-type=json"], input=attack.stdout, capture_output=True, check=True
+        ).stdout
+    )
+    created = report["status_codes"].get("201", 0)
+    elapsed = (report["duration"] + report["wait"]) / 1e9
+    latencies = report["latencies"]
+    return {
+        "offered": rate,
+        "achieved": round(created / elapsed, 1) if elapsed else 0.0,
+        "errors": report["requests"] - created,
+        "p50_ms": round(latencies["50th"] / 1e6, 1) if created else None,
+        "p99_ms": round(latencies["99th"] / 1e6, 1) if created else None,
+    }
 
 
 async def asyncpg_sender(dsn: str):
@@ -67,7 +108,10 @@ async def asyncpg_sender(dsn: str):
 
 
 async def main(kind: str, target: str, ids: list[str], rate: float, seconds: float) -> None:
-    send, close = http_sender(target) if kind == "http" else await asyncpg_sender(target)
+    if kind == "http":
+        print(json.dumps(vegeta_step(target, ids, rate, seconds)))
+        return
+    send, close = await asyncpg_sender(target)
     latencies: list[float] = []
     errors = 0
 

@@ -10,6 +10,12 @@ class Settings(ServiceSettings):
 
     service_name: str = "indicators"
     database_url: str = "postgresql+asyncpg://strategy:strategy@127.0.0.1:5432/indicators"
+    # Departments' POSTs arrive in bursts; a pool sized for them keeps connections (and their
+    # prepared statements) instead of opening and closing overflow ones.
+    database_pool_size: int = Field(20, ge=1, le=200)
+    # One relay transaction per 20 ms of commits rather than per commit: under a stream of
+    # POSTs the relay's own queries would otherwise double the database work of each.
+    outbox_linger_seconds: float = Field(0.02, ge=0, le=1)
     report_deadline_days: int = Field(
         30, ge=0, le=366, description="A period's report is due this many days after it ends"
     )

@@ -86,9 +86,9 @@ async def record_measurement(
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Record, evaluate and announce one measurement."""
-    conn = await service.driver_connection(uow.session)
-    fingerprint = service.request_hash(str(indicator_id), body.model_dump(mode="json"))
     if idempotency_key is not None:
+        conn = await service.driver_connection(uow.session)
+        fingerprint = service.request_hash(str(indicator_id), body.model_dump(mode="json"))
         stored = await service.replay(conn, idempotency_key, fingerprint)
         if stored is not None:
             status_code, payload = stored
@@ -103,6 +103,7 @@ async def record_measurement(
         comment=body.comment,
         source=body.source,
     )
+    conn = await service.lock_indicators(uow.session, {indicator_id})
     recorded = await service.record_one(
         conn, indicator_id, row, now=now, source=request.app.state.settings.service_name
     )

@@ -7,10 +7,11 @@ input with the same words.
 import csv
 import io
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
@@ -155,24 +156,30 @@ def _text(raw: Any) -> str | None:
     return text or None
 
 
+# An import names a few hundred indicators and periods across its rows: each text is read once.
+# Both are immutable, and a failed parse raises every time (lru_cache keeps no exceptions).
+_indicator_id = lru_cache(maxsize=65536)(UUID)
+_period = lru_cache(maxsize=4096)(Period.parse)
+
+
 def parse_row(number: int, raw: Any, today: date) -> tuple[MeasurementRow | None, list[RowError]]:
     """A MeasurementRow from a CSV/JSON row, or the errors naming each bad field."""
     if not isinstance(raw, dict):
         return None, [RowError(number, "row", "must be an object")]
     errors: list[RowError] = []
     values: dict[str, Any] = {}
-    for name in REQUIRED:
-        if _text(raw.get(name)) is None:
-            errors.append(RowError(number, name, "required"))
     text = {name: _text(raw.get(name)) for name in COLUMNS}
+    for name in REQUIRED:
+        if text[name] is None:
+            errors.append(RowError(number, name, "required"))
     if text["indicator_id"]:
         try:
-            values["indicator_id"] = UUID(text["indicator_id"])
+            values["indicator_id"] = _indicator_id(text["indicator_id"])
         except ValueError:
             errors.append(RowError(number, "indicator_id", "not a UUID"))
     if text["period"]:
         try:
-            values["period"] = Period.parse(text["period"])
+            values["period"] = _period(text["period"])
         except InvalidPeriod as exc:
             errors.append(RowError(number, "period", str(exc)))
     value = raw.get("value")

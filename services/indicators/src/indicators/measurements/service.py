@@ -8,7 +8,6 @@ with one COPY or one array statement per table, outbox rows included.
 
 import hashlib
 import json
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -35,7 +34,14 @@ from common.logging import get_logger
 from common.messaging.cloudevents import attributes_for
 from common.pagination import Page, PageParams
 from common.problems import Conflict, NotFound, Unprocessable
-from indicators.evaluation import Baseline, Evaluation, Plan, evaluate, expected_value, forecast
+from indicators.evaluation import (
+    Baseline,
+    Evaluation,
+    Plan,
+    expected_value,
+    forecast,
+    judge,
+)
 from indicators.measurements.rows import (
     IndicatorRules,
     MeasurementRow,
@@ -123,37 +129,70 @@ class Recorded:
     revisions: int
 
 
-async def driver_connection(session: AsyncSession) -> asyncpg.Connection:
-    """The session's asyncpg connection, inside the session's open transaction."""
-    # The asyncpg adapter opens its transaction lazily, on the first statement it runs.
+async def driver_connection(
+    session: AsyncSession, opening: str = "SELECT 1", *args: Any
+) -> asyncpg.Connection:
+    """The session's asyncpg connection, inside the session's open transaction.
+
+    The asyncpg adapter opens its transaction lazily, on the first statement run through the
+    session: `opening` is that statement, so a useful one (a lock) saves a round trip.
+    """
     connection = await session.connection()
-    await connection.exec_driver_sql("SELECT 1")
+    await connection.exec_driver_sql(opening, args or None)
     raw = await connection.get_raw_connection()
     return raw.driver_connection
+
+
+# Id order, so two requests locking overlapping sets cannot deadlock.
+_LOCK = (
+    "SELECT id FROM indicators WHERE id = ANY($1::uuid[]) AND archived_at IS NULL "
+    "ORDER BY id FOR UPDATE"
+)
+
+
+async def lock_indicators(session: AsyncSession, indicator_ids: set[UUID]) -> asyncpg.Connection:
+    """Open the session's transaction by locking the live indicators among `indicator_ids`.
+
+    Recording under the lock numbers revisions without gaps or races. Returns the driver
+    connection; read the indicators after this (a later statement sees what the previous
+    lock holder committed).
+    """
+    return await driver_connection(session, _LOCK, sorted(indicator_ids))
 
 
 def _json(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str) else value
 
 
+# Definitions with targets, and with them the period states and emitted signals, in one round
+# trip. Never part of the locking statement: its snapshot predates the wait for the lock and
+# would miss what the previous lock holder committed.
+_LOAD = (
+    "SELECT i.id, i.region, i.responsible_department_id, i.unit, i.frequency, i.direction, "
+    "i.baseline_value, i.baseline_year, i.tolerance_percent, "
+    "ARRAY(SELECT ROW(year, value) FROM indicator_targets t WHERE t.indicator_id = i.id)"
+    "{history} FROM indicators i "
+    "WHERE i.id = ANY($1::uuid[]) AND i.archived_at IS NULL ORDER BY i.id"
+)
+_HISTORY = (
+    ", ARRAY(SELECT ROW(period, measurement_id, revision, actual, expected, status, gap, "
+    "gap_percent, status_changes) FROM period_states s WHERE s.indicator_id = i.id), "
+    "ARRAY(SELECT ROW(period, kind, occurrence) FROM emitted_signals e "
+    "WHERE e.indicator_id = i.id)"
+)
+
+
 async def load_indicators(
-    conn: asyncpg.Connection, indicator_ids: set[UUID], *, lock: bool
+    conn: asyncpg.Connection, indicator_ids: set[UUID], *, history: bool = False
 ) -> dict[UUID, IndicatorContext]:
-    """The live indicators among `indicator_ids`, locked in id order when `lock`."""
-    ids = sorted(indicator_ids)
+    """The live indicators among `indicator_ids`, with their plans and rules.
+
+    With `history`, their period states and emitted signals too (what recording needs; lock
+    them first with `lock_indicators`).
+    """
     rows = await conn.fetch(
-        "SELECT id, region, responsible_department_id, unit, frequency, direction, "
-        "baseline_value, baseline_year, tolerance_percent FROM indicators "
-        "WHERE id = ANY($1::uuid[]) AND archived_at IS NULL ORDER BY id"
-        + (" FOR UPDATE" if lock else ""),
-        ids,
+        _LOAD.format(history=_HISTORY if history else ""), sorted(indicator_ids)
     )
-    targets: dict[UUID, dict[int, Decimal]] = defaultdict(dict)
-    for row in await conn.fetch(
-        "SELECT indicator_id, year, value FROM indicator_targets WHERE indicator_id = ANY($1::uuid[])",
-        ids,
-    ):
-        targets[row["indicator_id"]][row["year"]] = row["value"]
     contexts = {}
     for row in rows:
         baseline = (
@@ -163,11 +202,11 @@ async def load_indicators(
         )
         plan = Plan(
             direction=Direction(row["direction"]),
-            targets=targets[row["id"]],
+            targets={year: value for year, value in row[9]},
             baseline=baseline,
             tolerance_percent=row["tolerance_percent"],
         )
-        contexts[row["id"]] = IndicatorContext(
+        context = IndicatorContext(
             id=row["id"],
             region=row["region"],
             department_id=row["responsible_department_id"],
@@ -179,36 +218,38 @@ async def load_indicators(
             ),
             plan=plan,
         )
+        if history:
+            _add_history(context, row[10], row[11])
+        contexts[row["id"]] = context
     return contexts
 
 
-async def _load_history(conn: asyncpg.Connection, contexts: dict[UUID, IndicatorContext]) -> None:
-    ids = list(contexts)
-    for row in await conn.fetch(
-        "SELECT indicator_id, period, measurement_id, revision, actual, expected, status, gap, "
-        "gap_percent, status_changes FROM period_states WHERE indicator_id = ANY($1::uuid[])",
-        ids,
-    ):
-        context = contexts[row["indicator_id"]]
-        period = Period.parse(row["period"])
-        if row["status"]:
-            context.statuses[period] = Status(row["status"])
+def _add_history(context: IndicatorContext, states: list[tuple], emitted: list[tuple]) -> None:
+    for (
+        period_text,
+        measurement_id,
+        revision,
+        actual,
+        expected,
+        status,
+        gap,
+        gap_percent,
+        changes,
+    ) in states:
+        period = Period.parse(period_text)
+        if status:
+            context.statuses[period] = Status(status)
         context.states[period] = PeriodState(
-            measurement_id=row["measurement_id"],
-            revision=row["revision"],
-            actual=row["actual"],
-            expected=row["expected"],
-            status=Status(row["status"]) if row["status"] else None,
-            gap=row["gap"],
-            gap_percent=row["gap_percent"],
-            status_changes=row["status_changes"],
+            measurement_id=measurement_id,
+            revision=revision,
+            actual=actual,
+            expected=expected,
+            status=Status(status) if status else None,
+            gap=gap,
+            gap_percent=gap_percent,
+            status_changes=changes,
         )
-    for row in await conn.fetch(
-        "SELECT indicator_id, period, kind, occurrence FROM emitted_signals "
-        "WHERE indicator_id = ANY($1::uuid[])",
-        ids,
-    ):
-        contexts[row["indicator_id"]].emitted.add((row["period"], row["kind"], row["occurrence"]))
+    context.emitted.update(emitted)
 
 
 def _facts(context: IndicatorContext, period: Period, evaluation: Evaluation) -> dict[str, Any]:
@@ -249,6 +290,22 @@ class Batch:
         self.touched_states: set[tuple[UUID, Period]] = set()
         self.touched_years: set[tuple[UUID, int]] = set()
         self.revisions = 0
+        # Rows of an import repeat indicator-periods: each expectation and end date is worked
+        # out once.
+        self._expected: dict[tuple[UUID, Period], Decimal | None] = {}
+        self._period_ends: dict[Period, date] = {}
+
+    def _evaluate(
+        self, context: IndicatorContext, period: Period, actual: Decimal
+    ) -> Evaluation | None:
+        key = (context.id, period)
+        if key not in self._expected:
+            self._expected[key] = expected_value(context.plan, period)
+        expected = self._expected[key]
+        if expected is None:
+            return None
+        plan = context.plan
+        return judge(plan.direction, expected, actual, plan.tolerance_percent)
 
     def _claim(
         self, context: IndicatorContext, period: Period, kind: SignalKind, occurrence: int
@@ -268,14 +325,17 @@ class Batch:
         revision = previous.revision + 1 if previous else 1
         self.revisions += previous is not None
         measurement_id = uuid4()
-        evaluation = evaluate(context.plan, row.period, row.value)
+        evaluation = self._evaluate(context, row.period, row.value)
         period_text = str(row.period)
+        period_end = self._period_ends.get(row.period)
+        if period_end is None:
+            period_end = self._period_ends[row.period] = row.period.end
         self.measurements.append(
             (
                 measurement_id,
                 context.id,
                 period_text,
-                row.period.end,
+                period_end,
                 row.value,
                 revision,
                 row.as_of,
@@ -428,22 +488,39 @@ class Batch:
 
 
 def outbox_records(events: list[IntegrationEvent], source: str) -> list[tuple]:
-    """Outbox rows for COPY: what `uow.publish` stages one by one, for many events at once."""
+    """Outbox rows for COPY: what `uow.publish` stages one by one, for many events at once.
+
+    The CloudEvents attributes of one event type and subject are built once per batch (the
+    batch commits at one instant, so they share `ce_time`); each event gets its own `ce_id`.
+    Payloads are serialised by pydantic's core without an intermediate dict.
+    """
     request_id = structlog.contextvars.get_contextvars().get("request_id")
+    headers_around_id: dict[tuple[str, str], tuple[str, str]] = {}
     records = []
     for event in events:
-        headers = attributes_for(event, source=source, request_id=request_id)
+        subject = event.aggregate_id
+        around = headers_around_id.get((event.type, subject))
+        if around is None:
+            attributes = attributes_for(event, source=source, request_id=request_id)
+            prefix, _, suffix = json.dumps({**attributes, "ce_id": _ID_SLOT}).partition(
+                json.dumps(_ID_SLOT)
+            )
+            around = headers_around_id[(event.type, subject)] = (prefix + '"', '"' + suffix)
+        event_id = uuid4()
         records.append(
             (
-                UUID(headers["ce_id"]),
+                event_id,
                 event.topic,
-                event.aggregate_id,
+                subject,
                 event.type,
-                json.dumps(headers),
-                json.dumps(event.model_dump(mode="json"), ensure_ascii=False),
+                f"{around[0]}{event_id}{around[1]}",
+                event.model_dump_json(),
             )
         )
     return records
+
+
+_ID_SLOT = "\x00ce_id\x00"
 
 
 async def insert_rows(
@@ -459,46 +536,71 @@ async def insert_rows(
         )
 
 
+# Every table a batch writes, in one statement (one round trip): measurements and outbox rows
+# come as arrays when few, or are COPYed beforehand (empty arrays here) when many.
+_WRITE = """
+WITH measured AS (
+    INSERT INTO measurements (id, indicator_id, period, period_end, value, revision, as_of,
+                              reported_by, comment, source, recorded_at, expected, status, gap,
+                              gap_percent)
+    SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::date[], $5::numeric[],
+                         $6::int[], $7::date[], $8::text[], $9::text[], $10::text[],
+                         $11::timestamptz[], $12::numeric[], $13::text[], $14::numeric[],
+                         $15::numeric[])
+), stated AS (
+    INSERT INTO period_states (indicator_id, period, measurement_id, revision, actual,
+                               expected, status, gap, gap_percent, status_changes)
+    SELECT * FROM unnest($16::uuid[], $17::text[], $18::uuid[], $19::int[], $20::numeric[],
+                         $21::numeric[], $22::text[], $23::numeric[], $24::numeric[], $25::int[])
+    ON CONFLICT (indicator_id, period) DO UPDATE SET
+        measurement_id = excluded.measurement_id, revision = excluded.revision,
+        actual = excluded.actual, expected = excluded.expected, status = excluded.status,
+        gap = excluded.gap, gap_percent = excluded.gap_percent,
+        status_changes = excluded.status_changes
+), signalled AS (
+    INSERT INTO emitted_signals (indicator_id, period, kind, occurrence)
+    SELECT * FROM unnest($26::uuid[], $27::text[], $28::text[], $29::int[])
+), current AS (
+    UPDATE indicators AS i SET current_period = c.period, current_status = c.status,
+        current_expected = c.expected, current_actual = c.actual, current_gap = c.gap,
+        current_gap_percent = c.gap_percent, updated_at = now()
+    FROM unnest($30::uuid[], $31::text[], $32::text[], $33::numeric[], $34::numeric[],
+                $35::numeric[], $36::numeric[])
+        AS c(id, period, status, expected, actual, gap, gap_percent)
+    WHERE i.id = c.id
+)
+INSERT INTO outbox_messages (event_id, topic, key, event_type, headers, payload)
+SELECT event_id, topic, key, event_type, headers::jsonb, payload::jsonb
+FROM unnest($37::uuid[], $38::text[], $39::text[], $40::text[], $41::text[], $42::text[])
+    WITH ORDINALITY AS o(event_id, topic, key, event_type, headers, payload, n)
+ORDER BY n
+"""
+
+
+def _columns(rows: list[tuple], width: int) -> list[list]:
+    """Rows as `width` column arrays, for unnest."""
+    return [list(column) for column in zip(*rows, strict=True)] if rows else [[]] * width
+
+
 async def _write(conn: asyncpg.Connection, batch: Batch, source: str) -> None:
-    await insert_rows(conn, "measurements", MEASUREMENT_COLUMNS, batch.measurements)
-    states = batch.state_rows()
+    measurements = batch.measurements
+    outbox = outbox_records(batch.events, source)
+    if len(measurements) >= COPY_THRESHOLD:
+        await conn.copy_records_to_table(
+            "measurements", records=measurements, columns=MEASUREMENT_COLUMNS
+        )
+        measurements = []
+    if len(outbox) >= COPY_THRESHOLD:
+        await conn.copy_records_to_table("outbox_messages", records=outbox, columns=OUTBOX_COLUMNS)
+        outbox = []
     await conn.execute(
-        """
-        INSERT INTO period_states (indicator_id, period, measurement_id, revision, actual,
-                                   expected, status, gap, gap_percent, status_changes)
-        SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::int[], $5::numeric[],
-                             $6::numeric[], $7::text[], $8::numeric[], $9::numeric[], $10::int[])
-        ON CONFLICT (indicator_id, period) DO UPDATE SET
-            measurement_id = excluded.measurement_id, revision = excluded.revision,
-            actual = excluded.actual, expected = excluded.expected, status = excluded.status,
-            gap = excluded.gap, gap_percent = excluded.gap_percent,
-            status_changes = excluded.status_changes
-        """,
-        *([list(column) for column in zip(*states, strict=True)]),
+        _WRITE,
+        *_columns(measurements, len(MEASUREMENT_COLUMNS)),
+        *_columns(batch.state_rows(), 10),
+        *_columns(batch.signals, 4),
+        *_columns(batch.current_rows(), 7),
+        *_columns(outbox, len(OUTBOX_COLUMNS)),
     )
-    if batch.signals:
-        await conn.execute(
-            """
-            INSERT INTO emitted_signals (indicator_id, period, kind, occurrence)
-            SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[])
-            """,
-            *([list(column) for column in zip(*batch.signals, strict=True)]),
-        )
-    current = batch.current_rows()
-    if current:
-        await conn.execute(
-            """
-            UPDATE indicators AS i SET current_period = c.period, current_status = c.status,
-                current_expected = c.expected, current_actual = c.actual, current_gap = c.gap,
-                current_gap_percent = c.gap_percent, updated_at = now()
-            FROM unnest($1::uuid[], $2::text[], $3::text[], $4::numeric[], $5::numeric[],
-                        $6::numeric[], $7::numeric[])
-                AS c(id, period, status, expected, actual, gap, gap_percent)
-            WHERE i.id = c.id
-            """,
-            *([list(column) for column in zip(*current, strict=True)]),
-        )
-    await insert_rows(conn, "outbox_messages", OUTBOX_COLUMNS, outbox_records(batch.events, source))
 
 
 async def record_measurements(
@@ -509,8 +611,10 @@ async def record_measurements(
     now: datetime,
     source: str,
 ) -> Recorded:
-    """Write checked rows (in order: a later row of a period revises an earlier one)."""
-    await _load_history(conn, contexts)
+    """Write checked rows (in order: a later row of a period revises an earlier one).
+
+    `contexts` come from `load_indicators(..., history=True)` under `lock_indicators`.
+    """
     batch = Batch(contexts, now)
     for row in rows:
         batch.add(row)
@@ -590,8 +694,8 @@ async def record_one(
     now: datetime,
     source: str,
 ) -> MeasurementPublic:
-    """Record one measurement of an indicator, or raise a problem naming the field."""
-    contexts = await load_indicators(conn, {indicator_id}, lock=True)
+    """Record one measurement of an indicator locked by `lock_indicators`, or raise a problem."""
+    contexts = await load_indicators(conn, {indicator_id}, history=True)
     context = contexts.get(indicator_id)
     if context is None:
         raise NotFound(f"indicator {indicator_id} does not exist", field="indicator_id")
@@ -618,7 +722,9 @@ async def import_rows(
         errors.extend(row_errors)
         if row is not None:
             parsed.append((number, row))
-    contexts = await load_indicators(conn, {r.indicator_id for _, r in parsed}, lock=True)
+    indicator_ids = {r.indicator_id for _, r in parsed}
+    await conn.execute(_LOCK, sorted(indicator_ids))
+    contexts = await load_indicators(conn, indicator_ids, history=True)
     for number, row in parsed:
         context = contexts.get(row.indicator_id)
         if context is None:
@@ -651,7 +757,7 @@ async def timeline(
     conn: asyncpg.Connection, indicator_id: UUID, page: PageParams, period: str | None
 ) -> Page[MeasurementPublic]:
     """Every revision of an indicator's values, by period then revision."""
-    if not await load_indicators(conn, {indicator_id}, lock=False):
+    if not await load_indicators(conn, {indicator_id}):
         raise NotFound(f"indicator {indicator_id} does not exist", field="indicator_id")
     where = "m.indicator_id = $1" + (" AND m.period = $2" if period else "")
     args: list[Any] = [indicator_id] + ([period] if period else [])
@@ -705,10 +811,9 @@ async def indicator_evaluation(
     conn: asyncpg.Connection, indicator_id: UUID, deadline_days: int, year: int | None
 ) -> IndicatorEvaluation:
     """Expected versus actual for every period the indicator owes, with year-end forecasts."""
-    contexts = await load_indicators(conn, {indicator_id}, lock=False)
+    contexts = await load_indicators(conn, {indicator_id}, history=True)
     if indicator_id not in contexts:
         raise NotFound(f"indicator {indicator_id} does not exist", field="indicator_id")
-    await _load_history(conn, contexts)
     context = contexts[indicator_id]
     revisions = {
         r["period"]: r["n"]

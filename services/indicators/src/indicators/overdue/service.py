@@ -48,7 +48,7 @@ async def find_overdue(
         filters.region,
         filters.department_id,
     )
-    contexts = await load_indicators(conn, {r["id"] for r in ids}, lock=False)
+    contexts = await load_indicators(conn, {r["id"] for r in ids})
     covered: set[tuple[UUID, Period]] = set()
     for row in await conn.fetch(
         "SELECT indicator_id, period FROM period_states WHERE indicator_id = ANY($1::uuid[])",
