@@ -5,13 +5,14 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from common.events import CoordinatorUpserted, DepartmentUpserted
+from common.events import CoordinatorUpserted, DepartmentUpserted, RegionSector, RegionUpserted
 from tests.integration.projects_fixtures import (  # noqa: F401 (fixtures)
     API,
     about,
     assert_problem,
     event,
     fields_of,
+    key_of,
     ok,
     only_event,
     outbox_size,
@@ -21,6 +22,7 @@ from tests.integration.projects_fixtures import (  # noqa: F401 (fixtures)
     tap_fixture,
     unique_slug,
 )
+from tests.support.kafka import of_type
 
 pytestmark = pytest.mark.integration
 
@@ -121,6 +123,45 @@ async def test_sectors_are_put_by_number_and_duplicates_conflict(projects):
     assert missing_region.status_code == 404
     bad_number = await client.put(f"{API}/regions/{slug}/sectors/0", json={"name": "Х"})
     assert_problem(bad_number, 422, {"path.number"})
+
+
+async def test_every_region_and_sector_write_announces_the_whole_region_once(projects, tap):
+    client = projects.client
+    slug = unique_slug()
+    region = {"name": "Ненецкий автономный округ", "period_start": 2022, "period_end": 2024}
+    ok(await client.post(f"{API}/regions", json={"slug": slug, **region}), 201)
+    url = f"{API}/regions/{slug}/sectors"
+    ok(await client.put(f"{url}/1", json={"name": "Образование и наука"}), 201)
+    ok(await client.post(url, json={"number": 2, "name": "Здравоохранение"}), 201)
+    # Identical re-writes change nothing and must stay silent.
+    ok(await client.put(f"{url}/1", json={"name": "Образование и наука"}), 200)
+    ok(await client.put(f"{API}/regions/{slug}", json=region), 200)
+    ok(await client.put(f"{url}/2", json={"name": "Здравоохранение и спорт"}), 200)
+    ok(await client.put(f"{API}/regions/{slug}", json={**region, "name": "НАО"}), 200)
+
+    def announced(name: str, *sectors: tuple[int, str]) -> RegionUpserted:
+        return RegionUpserted(
+            slug=slug,
+            name=name,
+            period_start=2022,
+            period_end=2024,
+            sectors=[RegionSector(number=number, name=title) for number, title in sectors],
+        )
+
+    education = (1, "Образование и наука")
+    expected = [
+        announced("Ненецкий автономный округ"),
+        announced("Ненецкий автономный округ", education),
+        announced("Ненецкий автономный округ", education, (2, "Здравоохранение")),
+        announced("Ненецкий автономный округ", education, (2, "Здравоохранение и спорт")),
+        announced("НАО", education, (2, "Здравоохранение и спорт")),
+    ]
+    region_events = of_type("region.upserted", subject=slug)
+    await tap.wait_for(region_events, count=len(expected))
+    await tap.settle()
+    seen = tap.matching(region_events)
+    assert [s.envelope.data for s in seen] == expected
+    assert {key_of(s) for s in seen} == {slug}
 
 
 async def test_a_department_write_is_an_event_keyed_by_its_id(projects, tap):
@@ -288,14 +329,17 @@ async def test_reloading_the_same_catalogue_changes_nothing_and_emits_nothing(pr
         }
 
     first = await load()
-    for kind, type_ in [
-        ("department", "department.upserted"),
-        ("coordinator", "coordinator.upserted"),
-        ("project", "project.created"),
+    # Milestone events are keyed by their project, like every project event.
+    for subject, type_ in [
+        (first["department"]["id"], "department.upserted"),
+        (first["coordinator"]["id"], "coordinator.upserted"),
+        (first["project"]["id"], "project.created"),
+        (first["project"]["id"], "project.milestone_scheduled"),
     ]:
-        await event(tap, type_, first[kind]["id"])
+        await event(tap, type_, subject)
+    await tap.wait_for(of_type("region.upserted", subject=slug), count=2)
     staged = await outbox_size(projects.database_url)
-    assert staged == 3
+    assert staged == 6
 
     second = await load()
     assert second == first
@@ -308,7 +352,8 @@ async def test_reloading_the_same_catalogue_changes_nothing_and_emits_nothing(pr
     )
     await tap.wait_for(about(first["department"]["id"]), count=2)
     await tap.settle()
-    assert len(tap.matching(about(first["project"]["id"]))) == 1
+    assert len(tap.matching(about(slug))) == 2
+    assert len(tap.matching(about(first["project"]["id"]))) == 2
     assert len(tap.matching(about(first["coordinator"]["id"]))) == 1
     assert len(tap.matching(about(first["department"]["id"]))) == 2
 

@@ -5,13 +5,21 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from common.events import MilestoneOverdue, MilestoneReached
+from common.events import (
+    MilestoneOverdue,
+    MilestoneReached,
+    MilestoneRemoved,
+    MilestoneScheduled,
+    MilestoneStatus,
+)
 from tests.integration.projects_fixtures import (  # noqa: F401 (fixtures)
     API,
     assert_problem,
     fields_of,
+    key_of,
     ok,
     only_event,
+    outbox_size,
     projects_fixture,
     running_projects,
     seed_department,
@@ -91,6 +99,53 @@ async def test_milestones_are_created_listed_changed_and_deleted(projects):
     assert (
         await client.post(f"{API}/projects/{uuid4()}/milestones", json={"title": "А", "year": 2024})
     ).status_code == 404
+
+
+async def test_every_milestone_edit_is_one_event_keyed_by_its_project(projects, tap):
+    client = projects.client
+    slug, department, project = await seeded_project(client)
+    url = f"{API}/projects/{project['id']}/milestones"
+    portal = await add_milestone(client, project["id"], title="Запущен портал", year=2024)
+    schools = {"title": "Все школы подключены", "year": 2024}
+    loaded = ok(await client.put(url, json=schools), 201)
+    staged = await outbox_size(projects.database_url)
+    assert ok(await client.put(url, json=schools), 200) == loaded
+    assert await outbox_size(projects.database_url) == staged
+    ok(await client.put(url, json={**schools, "year": 2025, "evidence": "План-график"}), 200)
+    ok(await client.patch(f"{API}/milestones/{portal['id']}", json={"title": "Портал введён"}))
+    ok(await client.patch(f"{API}/milestones/{portal['id']}", json={"title": "Портал введён"}))
+    assert (await client.delete(f"{API}/milestones/{portal['id']}")).status_code == 204
+
+    def scheduled(milestone: dict, title: str, due: date, evidence=None) -> MilestoneScheduled:
+        return MilestoneScheduled(
+            milestone_id=UUID(milestone["id"]),
+            project_id=UUID(project["id"]),
+            project_name=project["name"],
+            region=slug,
+            sector_number=1,
+            responsible_department_id=UUID(department["id"]),
+            title=title,
+            due_date=due,
+            status=MilestoneStatus.pending,
+            evidence=evidence,
+        )
+
+    expected = [
+        scheduled(portal, "Запущен портал", date(2024, 12, 31)),
+        scheduled(loaded, "Все школы подключены", date(2024, 12, 31)),
+        scheduled(loaded, "Все школы подключены", date(2025, 12, 31), "План-график"),
+        scheduled(portal, "Портал введён", date(2024, 12, 31)),
+        MilestoneRemoved(
+            milestone_id=UUID(portal["id"]), project_id=UUID(project["id"]), region=slug
+        ),
+    ]
+    edits = of_type("project.milestone_scheduled", subject=project["id"])
+    removals = of_type("project.milestone_removed", subject=project["id"])
+    await tap.wait_for(lambda seen: edits(seen) or removals(seen), count=len(expected))
+    await tap.settle()
+    seen = tap.matching(lambda seen: edits(seen) or removals(seen))
+    assert [s.envelope.data for s in seen] == expected
+    assert {key_of(s) for s in seen} == {project["id"]}
 
 
 async def test_reaching_a_milestone_emits_exactly_one_event(projects, tap):
@@ -208,6 +263,14 @@ async def test_a_missed_milestone_moved_to_a_later_date_is_watched_again(project
         await client.patch(f"{API}/milestones/{milestone['id']}", json={"due_date": "2024-09-30"})
     )
     assert (reopened["status"], reopened["missed_at"]) == ("pending", None)
+    # The event after the creation's one says the milestone is pending again.
+    _, rescheduled = await tap.wait_for(
+        of_type("project.milestone_scheduled", subject=project["id"]), count=2
+    )
+    assert (rescheduled.envelope.data.status, rescheduled.envelope.data.due_date) == (
+        MilestoneStatus.pending,
+        date(2024, 9, 30),
+    )
     projects.clock.set(datetime(2024, 10, 1, 9, tzinfo=UTC))
     await tap.wait_for(overdue, count=2)
     await tap.settle()

@@ -68,6 +68,26 @@ class Stage(StrEnum):
     cancelled = "cancelled"
 
 
+class RegionSector(BaseModel):
+    """A sector (отрасль) of a region's strategy, numbered as in the document."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    number: int
+    name: str
+
+
+@contract("region.upserted", PROJECTS_TOPIC, "slug")
+class RegionUpserted(IntegrationEvent):
+    """A region or one of its sectors was created or changed; carries the whole region."""
+
+    slug: str = Field(description="Region slug, e.g. leningrad-oblast")
+    name: str
+    period_start: int = Field(description="First year of the strategy period")
+    period_end: int = Field(description="Last year of the strategy period")
+    sectors: list[RegionSector] = Field(default_factory=list, description="By number")
+
+
 @contract("department.upserted", PROJECTS_TOPIC, "department_id")
 class DepartmentUpserted(IntegrationEvent):
     """A department (РОИВ) was created or changed."""
@@ -135,6 +155,14 @@ class ProjectStageChanged(IntegrationEvent):
     comment: str | None = None
 
 
+class MilestoneStatus(StrEnum):
+    """Where a milestone stands."""
+
+    pending = "pending"
+    reached = "reached"
+    missed = "missed"
+
+
 class MilestoneSnapshot(BaseModel):
     """A dated milestone of a project, with what a recipient needs to read it."""
 
@@ -161,6 +189,23 @@ class MilestoneReached(MilestoneSnapshot, IntegrationEvent):
 @contract("project.milestone_overdue", PROJECTS_TOPIC, "project_id")
 class MilestoneOverdue(MilestoneSnapshot, IntegrationEvent):
     """A pending milestone's due date passed."""
+
+
+@contract("project.milestone_scheduled", PROJECTS_TOPIC, "project_id")
+class MilestoneScheduled(MilestoneSnapshot, IntegrationEvent):
+    """A milestone was added, or its title, due date, evidence or status was edited."""
+
+    status: MilestoneStatus
+    evidence: str | None = None
+
+
+@contract("project.milestone_removed", PROJECTS_TOPIC, "project_id")
+class MilestoneRemoved(IntegrationEvent):
+    """A milestone was deleted from its project."""
+
+    milestone_id: UUID
+    project_id: UUID
+    region: str
 
 
 # --- indicators service -----------------------------------------------------------------------

@@ -45,7 +45,7 @@ async def create_region(
     data: RegionCreate, uow: UnitOfWorkDep, principal: PrincipalDep
 ) -> RegionPublic:
     """A new region; 409 when the slug is taken."""
-    region = await service.create_region(uow.session, data)
+    region = await service.create_region(uow, data)
     await uow.commit()
     return RegionPublic.model_validate(region)
 
@@ -69,7 +69,7 @@ async def upsert_region(
     principal: PrincipalDep,
 ) -> RegionPublic:
     """Idempotent: 201 when created, 200 otherwise; a rename re-announces the region's projects."""
-    result = await service.upsert_region(uow.session, slug, data)
+    result = await service.upsert_region(uow, slug, data)
     if result.renamed:
         await announce_projects(uow, slug)
     await uow.commit()
@@ -101,7 +101,7 @@ async def create_sector(
     slug: SlugPath, data: SectorCreate, uow: UnitOfWorkDep, principal: PrincipalDep
 ) -> SectorPublic:
     """A new sector; 409 when the region already has that number."""
-    sector = await service.create_sector(uow.session, slug, data)
+    sector = await service.create_sector(uow, slug, data)
     await uow.commit()
     return SectorPublic.model_validate(sector)
 
@@ -128,7 +128,7 @@ async def upsert_sector(
     principal: PrincipalDep,
 ) -> SectorPublic:
     """Idempotent: 201 when created, 200 otherwise; a rename re-announces the sector's projects."""
-    result = await service.upsert_sector(uow.session, slug, number, data)
+    result = await service.upsert_sector(uow, slug, number, data)
     if result.renamed:
         await announce_projects(uow, slug, number)
     await uow.commit()

@@ -3,6 +3,8 @@
 from sqlalchemy import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from common.db import UnitOfWork
+from common.events import RegionSector, RegionUpserted
 from common.logging import get_logger
 from common.pagination import PageParams
 from common.problems import Conflict, NotFound, Unprocessable
@@ -13,9 +15,9 @@ from projects.persistence import Upserted, apply_changes, flush_or_conflict, pag
 log = get_logger(__name__)
 
 
-async def get_region(session: AsyncSession, slug: str) -> Region:
+async def get_region(session: AsyncSession, slug: str, *, lock: bool = False) -> Region:
     """The region with this slug, or 404."""
-    region = await session.get(Region, slug)
+    region = await session.get(Region, slug, with_for_update=lock)
     if region is None:
         raise NotFound(f"Region {slug!r} does not exist")
     return region
@@ -71,8 +73,25 @@ async def list_regions(session: AsyncSession, page: PageParams) -> tuple[list[Re
     return await paginate(session, select(Region), page, Region.slug)
 
 
-async def create_region(session: AsyncSession, data: RegionCreate) -> Region:
-    """A new region; 409 if the slug is taken."""
+async def announce_region(uow: UnitOfWork, region: Region) -> None:
+    """Stage region.upserted with the region and all its sectors, as they stand now."""
+    sectors = await uow.session.exec(
+        select(Sector).where(Sector.region == region.slug).order_by(Sector.number)
+    )
+    uow.publish(
+        RegionUpserted(
+            slug=region.slug,
+            name=region.name,
+            period_start=region.period_start,
+            period_end=region.period_end,
+            sectors=[RegionSector(number=s.number, name=s.name) for s in sectors.scalars()],
+        )
+    )
+
+
+async def create_region(uow: UnitOfWork, data: RegionCreate) -> Region:
+    """A new region, announced; 409 if the slug is taken."""
+    session = uow.session
     if await session.get(Region, data.slug) is not None:
         raise Conflict(
             f"Region {data.slug!r} already exists",
@@ -81,20 +100,22 @@ async def create_region(session: AsyncSession, data: RegionCreate) -> Region:
     region = Region(**data.model_dump())
     session.add(region)
     await flush_or_conflict(session, f"Region {data.slug!r} already exists", "slug")
+    await announce_region(uow, region)
     log.info("region created", region=data.slug)
     return region
 
 
-async def upsert_region(session: AsyncSession, slug: str, data: RegionWrite) -> Upserted[Region]:
-    """Create the region or bring it to `data`; unchanged data changes nothing."""
-    region = await session.get(Region, slug, with_for_update=True)
+async def upsert_region(uow: UnitOfWork, slug: str, data: RegionWrite) -> Upserted[Region]:
+    """Create the region or bring it to `data`, announcing a change; unchanged data is silent."""
+    region = await uow.session.get(Region, slug, with_for_update=True)
     if region is None:
-        region = await create_region(session, RegionCreate(slug=slug, **data.model_dump()))
+        region = await create_region(uow, RegionCreate(slug=slug, **data.model_dump()))
         return Upserted(region, created=True, changed=True)
     old_name = region.name
     changed = apply_changes(region, data.model_dump())
     if changed:
-        await session.flush()
+        await uow.session.flush()
+        await announce_region(uow, region)
         log.info("region updated", region=slug)
     return Upserted(region, created=False, changed=changed, renamed=region.name != old_name)
 
@@ -118,30 +139,34 @@ async def list_sectors(
     )
 
 
-async def create_sector(session: AsyncSession, region: str, data: SectorCreate) -> Sector:
-    """A new sector of a region; 409 if the number is taken."""
-    await get_region(session, region)
+async def create_sector(uow: UnitOfWork, region: str, data: SectorCreate) -> Sector:
+    """A new sector of a region, announced with its region; 409 if the number is taken."""
+    session = uow.session
+    # Sector writes of one region take turns, so each announcement lists every sector.
+    parent = await get_region(session, region, lock=True)
     detail = f"Region {region!r} already has sector {data.number}"
     if await session.get(Sector, (region, data.number)) is not None:
         raise Conflict(detail, errors=[{"field": "number", "message": "already exists"}])
     sector = Sector(region=region, **data.model_dump())
     session.add(sector)
     await flush_or_conflict(session, detail, "number")
+    await announce_region(uow, parent)
     log.info("sector created", region=region, sector=data.number)
     return sector
 
 
 async def upsert_sector(
-    session: AsyncSession, region: str, number: int, data: SectorWrite
+    uow: UnitOfWork, region: str, number: int, data: SectorWrite
 ) -> Upserted[Sector]:
-    """Create the sector or rename it; unchanged data changes nothing."""
-    await get_region(session, region)
-    sector = await session.get(Sector, (region, number), with_for_update=True)
+    """Create the sector or rename it, announcing its region; unchanged data is silent."""
+    parent = await get_region(uow.session, region, lock=True)
+    sector = await uow.session.get(Sector, (region, number), with_for_update=True)
     if sector is None:
-        sector = await create_sector(session, region, SectorCreate(number=number, name=data.name))
+        sector = await create_sector(uow, region, SectorCreate(number=number, name=data.name))
         return Upserted(sector, created=True, changed=True)
     changed = apply_changes(sector, data.model_dump())
     if changed:
-        await session.flush()
+        await uow.session.flush()
+        await announce_region(uow, parent)
         log.info("sector renamed", region=region, sector=number)
     return Upserted(sector, created=False, changed=changed, renamed=changed)

@@ -61,7 +61,7 @@ async def create_milestone(
     project_id: UUID, data: MilestoneCreate, uow: UnitOfWorkDep, principal: PrincipalDep
 ) -> MilestonePublic:
     """A new pending milestone; 409 when the project has one with that title."""
-    milestone = await service.create_milestone(uow.session, project_id, data)
+    milestone = await service.create_milestone(uow, project_id, data)
     await uow.commit()
     return MilestonePublic.model_validate(milestone)
 
@@ -80,7 +80,7 @@ async def upsert_milestone(
     today: TodayDep,
 ) -> MilestonePublic:
     """Idempotent load keyed by (project, title): 201 when created, 200 otherwise."""
-    result = await service.upsert_milestone(uow.session, project_id, data, today)
+    result = await service.upsert_milestone(uow, project_id, data, today)
     await uow.commit()
     upsert_status(response, result.created)
     return MilestonePublic.model_validate(result.row)
@@ -107,7 +107,7 @@ async def update_milestone(
     today: TodayDep,
 ) -> MilestonePublic:
     """Change title, due date or evidence; a missed milestone moved to a later date reopens."""
-    milestone = await service.update_milestone(uow.session, milestone_id, data, today)
+    milestone = await service.update_milestone(uow, milestone_id, data, today)
     await uow.commit()
     return MilestonePublic.model_validate(milestone)
 
@@ -122,7 +122,7 @@ async def delete_milestone(
     milestone_id: UUID, uow: UnitOfWorkDep, principal: PrincipalDep
 ) -> Response:
     """Remove a milestone."""
-    await service.delete_milestone(uow.session, milestone_id)
+    await service.delete_milestone(uow, milestone_id)
     await uow.commit()
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 

@@ -1,7 +1,6 @@
 """Request and response shapes of milestones."""
 
 from datetime import date, datetime
-from enum import StrEnum
 from typing import Annotated
 from uuid import UUID
 
@@ -15,18 +14,11 @@ from pydantic import (
     field_validator,
 )
 
+from common.events import MilestoneStatus
 from projects.validation import MAX_YEAR, MIN_YEAR, LongText, Year
 
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 DueDate = Annotated[date, Field(ge=date(MIN_YEAR, 1, 1), le=date(MAX_YEAR, 12, 31))]
-
-
-class MilestoneStatus(StrEnum):
-    """Where a milestone stands."""
-
-    pending = "pending"
-    reached = "reached"
-    missed = "missed"
 
 
 class MilestoneCreate(BaseModel):

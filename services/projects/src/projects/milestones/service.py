@@ -8,7 +8,12 @@ from sqlalchemy import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from common.db import UnitOfWork
-from common.events import MilestoneOverdue, MilestoneReached
+from common.events import (
+    MilestoneOverdue,
+    MilestoneReached,
+    MilestoneRemoved,
+    MilestoneScheduled,
+)
 from common.logging import get_logger
 from common.pagination import PageParams
 from common.problems import Conflict, NotFound, Unprocessable
@@ -85,11 +90,18 @@ async def list_milestones(
     return await paginate(session, query, page, Milestone.due_date, Milestone.title)
 
 
-async def create_milestone(
-    session: AsyncSession, project_id: UUID, data: MilestoneCreate
-) -> Milestone:
-    """A new pending milestone; 409 if the project already has one with that title."""
-    await get_project(session, project_id)
+def _announce(uow: UnitOfWork, milestone: Milestone, project: Project) -> None:
+    uow.publish(
+        MilestoneScheduled(
+            **_snapshot(milestone, project), status=milestone.status, evidence=milestone.evidence
+        )
+    )
+
+
+async def create_milestone(uow: UnitOfWork, project_id: UUID, data: MilestoneCreate) -> Milestone:
+    """A new pending milestone, announced; 409 if the project already has one with that title."""
+    session = uow.session
+    project = await get_project(session, project_id)
     if await find_by(session, Milestone, project_id=project_id, title=data.title) is not None:
         raise _duplicate(data.title)
     milestone = Milestone(
@@ -101,22 +113,22 @@ async def create_milestone(
     )
     session.add(milestone)
     await flush_or_conflict(session, f"Duplicate milestone {data.title!r}", "title")
+    _announce(uow, milestone, project)
     log.info("milestone created", milestone_id=str(milestone.id), project_id=str(project_id))
     return milestone
 
 
 async def upsert_milestone(
-    session: AsyncSession, project_id: UUID, data: MilestoneCreate, today: date
+    uow: UnitOfWork, project_id: UUID, data: MilestoneCreate, today: date
 ) -> Upserted[Milestone]:
     """Create the milestone or bring its due date (and evidence, if given) to `data`, by title."""
-    await get_project(session, project_id, lock=True)
+    session = uow.session
+    project = await get_project(session, project_id, lock=True)
     milestone = await find_by(
         session, Milestone, lock=True, project_id=project_id, title=data.title
     )
     if milestone is None:
-        return Upserted(
-            await create_milestone(session, project_id, data), created=True, changed=True
-        )
+        return Upserted(await create_milestone(uow, project_id, data), created=True, changed=True)
     values = {"due_date": data.resolved_due_date}
     # Evidence is usually written when the milestone is reached; a reload without it keeps it.
     if data.evidence is not None:
@@ -125,14 +137,16 @@ async def upsert_milestone(
     if changed:
         _reopen_if_rescheduled(milestone, today)
         await session.flush()
+        _announce(uow, milestone, project)
         log.info("milestone updated", milestone_id=str(milestone.id))
     return Upserted(milestone, created=False, changed=changed)
 
 
 async def update_milestone(
-    session: AsyncSession, milestone_id: UUID, update: MilestoneUpdate, today: date
+    uow: UnitOfWork, milestone_id: UUID, update: MilestoneUpdate, today: date
 ) -> Milestone:
-    """Change title, due date or evidence of a milestone."""
+    """Change title, due date or evidence of a milestone, announcing a change."""
+    session = uow.session
     values = patch_values(update, nullable=frozenset({"evidence"}))
     milestone = await get_milestone(session, milestone_id, lock=True)
     new_title = values.get("title", milestone.title)
@@ -146,15 +160,21 @@ async def update_milestone(
         if "due_date" in values:
             _reopen_if_rescheduled(milestone, today)
         await flush_or_conflict(session, f"Duplicate milestone {new_title!r}", "title")
+        _announce(uow, milestone, await get_project(session, milestone.project_id))
         log.info("milestone updated", milestone_id=str(milestone.id))
     return milestone
 
 
-async def delete_milestone(session: AsyncSession, milestone_id: UUID) -> None:
-    """Remove a milestone."""
+async def delete_milestone(uow: UnitOfWork, milestone_id: UUID) -> None:
+    """Remove a milestone and announce its removal."""
+    session = uow.session
     milestone = await get_milestone(session, milestone_id, lock=True)
+    project = await get_project(session, milestone.project_id)
     await session.delete(milestone)
     await session.flush()
+    uow.publish(
+        MilestoneRemoved(milestone_id=milestone_id, project_id=project.id, region=project.region)
+    )
     log.info("milestone deleted", milestone_id=str(milestone_id))
 
 
