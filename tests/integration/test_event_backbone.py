@@ -232,7 +232,14 @@ async def test_poison_and_malformed_records_go_to_the_dlt_and_the_next_is_proces
         ):
             await asyncio.wait_for(runner.ready.wait(), 30)
             await producer.send_and_wait(
-                topic, b"\xff not json", key=b"garbage", headers=[("ce_type", b"nonsense")]
+                topic,
+                b"\xff not json",
+                key=b"garbage",
+                headers=[("ce_type", DepartmentUpserted.type.encode())],
+            )
+            # A type this build does not know (a newer producer's) is skipped, not dead-lettered.
+            await producer.send_and_wait(
+                topic, b"{}", key=b"newer", headers=[("ce_type", b"ru.strategy.region.renamed.v9")]
             )
             for event in (poison, flaky, valid):
                 headers = encode_headers(attributes_for(event, source="projects"))

@@ -164,15 +164,18 @@ class ConsumerRunner:
 
     async def _process(self, record: ConsumerRecord, producer) -> bool:
         """Apply one record; False only if stopping interrupted its retries."""
+        event_type = next((v for k, v in record.headers or [] if k == "ce_type"), b"")
+        if event_type and event_type.decode(errors="replace") not in self._handlers:
+            # Another consumer's event, or a newer producer's type this build does not know yet:
+            # not ours to judge, so it is neither decoded nor dead-lettered.
+            metrics.CONSUMED.labels(self.name, event_type.decode(errors="replace"), "ignored").inc()
+            return True
         try:
             envelope = decode(record.headers, record.value)
         except MalformedEvent as exc:
             await self._dead_letter(producer, record, exc, attempts=1)
             return True
-        handler = self._handlers.get(envelope.type)
-        if handler is None:
-            metrics.CONSUMED.labels(self.name, envelope.type, "ignored").inc()
-            return True
+        handler = self._handlers[envelope.type]
         attempts = 0
         with structlog.contextvars.bound_contextvars(
             event_id=str(envelope.id), event_type=envelope.type, request_id=envelope.request_id
