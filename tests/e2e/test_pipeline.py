@@ -16,7 +16,7 @@ from tests.e2e.pipeline_fixtures import (
     pipeline,
     seed_strategy,
 )
-from tests.integration.notifications_fixtures import Mailbox, eventually, header, known_to
+from tests.integration.notifications_fixtures import eventually, header, known_to
 
 pytestmark = pytest.mark.e2e
 
@@ -31,8 +31,8 @@ def subjects(messages: list[dict]) -> list[str]:
 async def test_a_missed_target_is_told_once_per_recipient_and_its_resolution_once(
     database_factory,
 ):
-    mailbox = Mailbox()
     async with pipeline(database_factory) as services:
+        mailbox = services.mailbox
         async with (
             services.projects.client() as projects,
             services.indicators.client() as indicators,
@@ -94,8 +94,8 @@ async def test_a_missed_target_is_told_once_per_recipient_and_its_resolution_onc
 
 
 async def test_milestones_reached_and_overdue_reach_the_department(database_factory):
-    mailbox = Mailbox()
     async with pipeline(database_factory) as services:
+        mailbox = services.mailbox
         async with services.projects.client() as projects:
             strategy = await seed_strategy(projects)
             milestones = f"{API}/projects/{strategy.project_id}/milestones"
