@@ -1,7 +1,7 @@
 """Start the docker-compose stack through testcontainers, where a Docker engine is reachable.
 
-    python -m tests.support.compose_stack up     build, start and wait until every service is healthy
-    python -m tests.support.compose_stack down   stop it and remove its volumes
+python -m tests.support.compose_stack up     build, start and wait until every service is healthy
+python -m tests.support.compose_stack down   stop it and remove its volumes
 """
 
 import sys
