@@ -141,3 +141,34 @@ async def test_a_year_end_value_behind_and_below_target_is_one_email_and_one_res
             "[Ленинградская область] Показатель отстаёт от плана",
             "[Ленинградская область] Показатель вернулся к плану",
         ], recipient
+
+
+async def test_a_target_met_with_nothing_open_is_recorded_but_not_mailed(database_factory):
+    source_db = await database_factory("projects")
+    settings = service_settings(await database_factory("notifications"))
+    world, mailbox = World(), Mailbox()
+    recipients = [*world.department_emails, world.coordinator_email]
+
+    async with EventSource(source_db) as source, notifications_service(settings) as service:
+        await source.publish(*world.directory_events())
+        await known_to(service, world)
+        await source.publish(TargetMet(**world.facts("2023", "50", "52")))
+        # A missed target afterwards proves the routing works and bounds the wait.
+        await source.publish(TargetMissed(**world.facts("2024", "60", "41")))
+        async with service.client() as client:
+
+            async def both_recorded():
+                found = (await client.get("/api/v1/alerts", params={"region": world.region})).json()
+                return found["total"] == 2 and found
+
+            alerts = await eventually(both_recorded, "the target-met and target-missed alerts")
+        for recipient in recipients:
+            await mailbox.wait_for(recipient, 1)
+        await asyncio.sleep(5)  # a stray good-news email would arrive within this
+        inboxes = {r: await mailbox.messages_to(r) for r in recipients}
+
+    kinds = {a["kind"]: a for a in alerts["items"]}
+    assert kinds["target_met"]["state"] == "resolved"
+    for recipient, messages in inboxes.items():
+        assert len(messages) == 1, recipient
+        assert "Целевое значение не достигнуто" in messages[0]["Subject"], recipient

@@ -331,7 +331,8 @@ async def resolve(
     """Close the open problem alerts a good-news event settles; one held notice per recipient.
 
     `resolved_by` is the good-news kind (None: a reported value settled an overdue report).
-    With nothing to resolve, target_met and milestone_reached are good news of their own.
+    With nothing to resolve, a milestone reached is good news of its own; a target met is only
+    recorded — mailing every on-plan year would bury the deviations under routine notices.
     """
     now = policy.clock.now()
     query = select(Alert).where(
@@ -366,15 +367,22 @@ async def resolve(
         )
         log.info("alert resolved", alert_id=str(alert.id), resolved_by=alert.resolved_by)
     if not open_alerts and resolved_by in (AlertKind.target_met, AlertKind.milestone_reached):
-        news = await good_news(session, envelope, replace(facts, kind=resolved_by), policy)
+        news = await good_news(
+            session,
+            envelope,
+            replace(facts, kind=resolved_by),
+            policy,
+            notify=resolved_by is AlertKind.milestone_reached,
+        )
         return [news] if news else []
     return open_alerts
 
 
 async def good_news(
-    session: AsyncSession, envelope: Envelope, facts: AlertFacts, policy: Policy
+    session: AsyncSession, envelope: Envelope, facts: AlertFacts, policy: Policy, *, notify: bool
 ) -> Alert | None:
-    """Announce good news once per subject, period and kind; a repeat is only recorded."""
+    """Record good news once per subject, period and kind (announced if `notify`); a repeat is
+    only recorded."""
     now = policy.clock.now()
     known = (
         await session.exec(
@@ -403,8 +411,9 @@ async def good_news(
     _apply_facts(alert, facts)
     session.add(alert)
     await _record(session, alert, envelope, Effect.opened, now)
-    recipients = await route(session, alert, facts.kind)
-    await deliveries.notify(session, alert, NotificationKind.news, recipients, policy)
+    if notify:
+        recipients = await route(session, alert, facts.kind)
+        await deliveries.notify(session, alert, NotificationKind.news, recipients, policy)
     return alert
 
 
