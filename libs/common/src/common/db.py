@@ -58,10 +58,6 @@ class UnitOfWork:
         await self.session.commit()
         self._committed = True
 
-    async def rollback(self) -> None:
-        """Abandon everything done so far."""
-        await self.session.rollback()
-
 
 def table_base() -> type[SQLModel]:
     """A SQLModel base with a registry of its own.

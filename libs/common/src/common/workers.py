@@ -30,10 +30,6 @@ class PeriodicWorker(ABC):
         self._stopping.set()
         self._wake.set()
 
-    def wake(self) -> None:
-        """Run the next tick now instead of at the end of the interval."""
-        self._wake.set()
-
     @abstractmethod
     async def tick(self) -> None:
         """One round of work."""

@@ -102,11 +102,6 @@ class ConsumerRunner:
         self._stopping = asyncio.Event()
         self.ready = asyncio.Event()
 
-    @property
-    def topics(self) -> list[str]:
-        """The topics this runner reads."""
-        return self._topics
-
     def stop(self) -> None:
         """Finish the record in flight, commit offsets and return."""
         self._stopping.set()
