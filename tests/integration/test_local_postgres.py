@@ -7,7 +7,7 @@ from uuid import uuid4
 import asyncpg
 import pytest
 
-from tests.support.infra import POSTGRES_ADMIN_URL
+from tests.support.infra import POSTGRES_ADMIN_URL, drop_database
 
 pytestmark = pytest.mark.integration
 
@@ -39,5 +39,5 @@ async def test_strategy_role_can_create_and_drop_throwaway_databases() -> None:
         finally:
             await scratch.close()
     finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
+        await drop_database(name)
