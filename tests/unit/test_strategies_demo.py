@@ -1,12 +1,28 @@
 """The demo's values: on track where the story says so, behind beyond the tolerance where it
-says behind, exactly one report left out, nothing reported twice."""
+says behind, exactly one report left out, nothing reported twice. And its wait: an expected
+alert counts as arrived when its department's email is in the mail server."""
 
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+import httpx
 import pytest
 
-from strategies.demo import BEHIND, BEHIND_YEARS, OVERDUE, behind_value, plan_rows, reported_value
+from strategies.demo import (
+    BEHIND,
+    BEHIND_YEARS,
+    MAIL_PAGE,
+    OVERDUE,
+    Expectation,
+    bare_message_id,
+    behind_value,
+    mailbox_message_ids,
+    matching_alerts,
+    missing_emails,
+    plan_rows,
+    reported_value,
+)
 from strategies.load_plan import read_dataset
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "strategies"
@@ -71,3 +87,141 @@ def test_value_helpers_respect_direction_and_percent():
     assert reported_value(Decimal("16.21"), "ед.", "lower_is_better") == Decimal("15.89")
     assert behind_value(Decimal(50), Decimal("0.82"), "higher_is_better") == Decimal(41)
     assert behind_value(Decimal(17), Decimal("0.85"), "lower_is_better") == Decimal(20)
+
+
+# ---------------------------------------------------------------- waiting for the emails
+
+NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)
+BEHIND_STORY = Expectation("leningrad-oblast", "ind-1", ("behind",), "1.1.1 отстаёт")
+
+
+def alert(alert_id: str, subject_id: str, kind: str, resolved_by: str | None = None) -> dict:
+    return {"id": alert_id, "subject_id": subject_id, "kind": kind, "resolved_by": resolved_by}
+
+
+def delivery(recipient: str, kind: str = "department", **fields) -> dict:
+    return {
+        "recipient": recipient,
+        "recipient_type": kind,
+        "status": "sent",
+        "channel": "immediate",
+        "message_id": f"<{recipient}-msg@strategy.example.ru>",
+        "due_at": (NOW - timedelta(minutes=5)).isoformat(),
+        "last_smtp_code": None,
+        "last_smtp_reply": None,
+        **fields,
+    }
+
+
+def in_mailbox(*deliveries: dict) -> set[str]:
+    """The Message-IDs the mail server's API shows for these deliveries: without brackets."""
+    return {d["message_id"].strip("<>") for d in deliveries}
+
+
+def test_emails_in_the_mail_server_satisfy_the_expectation():
+    to_department, to_coordinator = delivery("kcr@lo.ru"), delivery("coord@lo.ru", "coordinator")
+    missing = missing_emails(
+        [BEHIND_STORY],
+        {"leningrad-oblast": [alert("a-1", "ind-1", "behind")]},
+        {"a-1": [to_department, to_coordinator]},
+        in_mailbox(to_department, to_coordinator),
+        NOW,
+    )
+    assert missing == []
+
+
+def test_a_copy_held_for_the_daily_digest_is_not_waited_for():
+    # The coordinator is over the hourly cap: the copy waits for the digest, pending, due now.
+    # Only the department's email is an email to wait for, and it arrived.
+    to_department = delivery("kcr@lo.ru")
+    held = delivery("coord@lo.ru", "coordinator", status="pending", channel="digest")
+    carried = delivery("coord@lo.ru", "coordinator", status="digested", channel="digest")
+    missing = missing_emails(
+        [BEHIND_STORY],
+        {"leningrad-oblast": [alert("a-1", "ind-1", "behind")]},
+        {"a-1": [to_department, held, carried]},
+        in_mailbox(to_department),
+        NOW,
+    )
+    assert missing == []
+
+
+def test_an_email_the_service_sent_but_the_mail_server_lacks_is_missing():
+    to_department, to_coordinator = delivery("kcr@lo.ru"), delivery("coord@lo.ru", "coordinator")
+    missing = missing_emails(
+        [BEHIND_STORY],
+        {"leningrad-oblast": [alert("a-1", "ind-1", "behind")]},
+        {"a-1": [to_department, to_coordinator]},
+        in_mailbox(to_department),
+        NOW,
+    )
+    assert missing == [
+        "1.1.1 отстаёт: письмо для coord@lo.ru отправлено, но его нет на почтовом сервере"
+    ]
+
+
+def test_what_has_not_happened_is_named():
+    unsent = delivery("kcr@lo.ru", status="pending")
+    refused = delivery("coord@lo.ru", "coordinator", status="failed", last_smtp_code=550)
+    refused["last_smtp_reply"] = "mailbox unavailable"
+    later = delivery("kcr@lo.ru", status="pending", due_at=(NOW + timedelta(hours=1)).isoformat())
+    overdue = Expectation("nenets-ao", "ind-2", ("report_overdue",), "5.1.1 не представлен")
+    missing = missing_emails(
+        [BEHIND_STORY, overdue],
+        {"leningrad-oblast": [alert("a-1", "ind-1", "behind")], "nenets-ao": []},
+        {"a-1": [unsent, refused, later]},
+        set(),
+        NOW,
+    )
+    assert missing == [
+        "1.1.1 отстаёт: письмо для kcr@lo.ru ещё не отправлено",
+        "1.1.1 отстаёт: письмо для coord@lo.ru не принято почтовым сервером (550 mailbox unavailable)",
+        "5.1.1 не представлен: оповещение не создано",
+    ]
+
+
+def test_a_coordinators_copy_alone_is_not_enough():
+    to_coordinator = delivery("coord@lo.ru", "coordinator")
+    missing = missing_emails(
+        [BEHIND_STORY],
+        {"leningrad-oblast": [alert("a-1", "ind-1", "behind")]},
+        {"a-1": [to_coordinator]},
+        in_mailbox(to_coordinator),
+        NOW,
+    )
+    assert missing == ["1.1.1 отстаёт: письма отделу на почтовом сервере нет"]
+
+
+def test_alerts_match_by_subject_and_by_the_kind_that_opened_or_resolved_them():
+    reached = Expectation("leningrad-oblast", "ms-1", ("milestone_reached",), "1.2 достигнута")
+    alerts = [
+        alert("a-1", "ms-1", "milestone_overdue", resolved_by="milestone_reached"),
+        alert("a-2", "ms-1", "milestone_reached"),
+        alert("a-3", "ms-2", "milestone_reached"),
+        alert("a-4", "ms-1", "milestone_overdue"),
+    ]
+    assert [a["id"] for a in matching_alerts(reached, alerts)] == ["a-1", "a-2"]
+
+
+def test_the_mail_server_is_read_to_its_last_page_even_while_mail_arrives():
+    # Newest first, like Mailpit; a message arrives after the first page was read.
+    messages = [{"MessageID": f"m{n}@strategy.example.ru"} for n in range(2 * MAIL_PAGE + 7)]
+    served_pages = []
+
+    def mail_server(request: httpx.Request) -> httpx.Response:
+        start, limit = int(request.url.params["start"]), int(request.url.params["limit"])
+        if served_pages:
+            messages.insert(0, {"MessageID": f"new-{len(served_pages)}@strategy.example.ru"})
+        served_pages.append(start)
+        page = messages[start : start + limit]
+        return httpx.Response(200, json={"total": len(messages), "messages": page})
+
+    with httpx.Client(base_url="http://mail", transport=httpx.MockTransport(mail_server)) as mail:
+        ids = mailbox_message_ids(mail)
+    assert {f"m{n}@strategy.example.ru" for n in range(2 * MAIL_PAGE + 7)} <= ids
+    assert len(served_pages) >= 3
+
+
+def test_message_ids_compare_without_angle_brackets():
+    assert bare_message_id("<abc@strategy.example.ru>") == "abc@strategy.example.ru"
+    assert bare_message_id("abc@strategy.example.ru") == "abc@strategy.example.ru"
