@@ -389,3 +389,8 @@ def test_problem_text_names_fields_the_detail_does_not():
     )
     assert problem_text(response) == "HTTP 422: Invalid request (unit: too long)"
     assert problem_text(httpx.Response(502, text="bad gateway")) == "HTTP 502: bad gateway"
+
+
+def test_milestones_are_loaded_as_a_plan_whose_past_is_history_not_news():
+    (record,) = milestone_records(DATASET["projects"][0], "test-oblast")
+    assert record.body == {"title": "школы подключены", "year": 2024, "announce_overdue": False}

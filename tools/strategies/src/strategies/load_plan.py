@@ -280,12 +280,17 @@ def project_records(dataset: Mapping[str, Any], department_ids: Mapping[str, str
 
 
 def milestone_records(project: Mapping[str, Any], slug: str) -> list[Record]:
-    """One project's dated milestones («К концу 2024 года: …»), due on 31 December."""
+    """One project's dated milestones («К концу 2024 года: …»), due on 31 December.
+
+    The strategy is a plan of past years too: a milestone already due when it is loaded is
+    recorded missed by the projects service without an overdue alert (the dataset does not
+    know which were reached), so that loading history does not flood the departments' mail.
+    """
     return [
         Record(
             "milestones",
             f"milestone {slug}/{project['id']} ({m['year']})",
-            {"title": m["title"], "year": m["year"]},
+            {"title": m["title"], "year": m["year"], "announce_overdue": False},
             (m["title"],),
         )
         for m in project["milestones"]

@@ -58,10 +58,15 @@ async def list_milestones(
     responses={**NOT_FOUND, **CONFLICT, **INVALID},
 )
 async def create_milestone(
-    project_id: UUID, data: MilestoneCreate, uow: UnitOfWorkDep, principal: PrincipalDep
+    project_id: UUID,
+    data: MilestoneCreate,
+    uow: UnitOfWorkDep,
+    principal: PrincipalDep,
+    today: TodayDep,
+    clock: ClockDep,
 ) -> MilestonePublic:
-    """A new pending milestone; 409 when the project has one with that title."""
-    milestone = await service.create_milestone(uow, project_id, data)
+    """A new pending milestone (missed if imported past due); 409 when the title exists."""
+    milestone = await service.create_milestone(uow, project_id, data, today, clock.now())
     await uow.commit()
     return MilestonePublic.model_validate(milestone)
 
@@ -78,9 +83,10 @@ async def upsert_milestone(
     uow: UnitOfWorkDep,
     principal: PrincipalDep,
     today: TodayDep,
+    clock: ClockDep,
 ) -> MilestonePublic:
     """Idempotent load keyed by (project, title): 201 when created, 200 otherwise."""
-    result = await service.upsert_milestone(uow, project_id, data, today)
+    result = await service.upsert_milestone(uow, project_id, data, today, clock.now())
     await uow.commit()
     upsert_status(response, result.created)
     return MilestonePublic.model_validate(result.row)

@@ -30,6 +30,7 @@ class MilestoneCreate(BaseModel):
             "examples": [
                 {"title": "Все школы подключены к ЕСПД", "year": 2024},
                 {"title": "Запущен региональный портал", "due_date": "2023-06-30"},
+                {"title": "Создан центр обработки данных", "year": 2022, "announce_overdue": False},
             ]
         },
     )
@@ -40,6 +41,14 @@ class MilestoneCreate(BaseModel):
         None, validate_default=True, description="Due on 31 December of this year"
     )
     evidence: LongText | None = None
+    announce_overdue: bool = Field(
+        True,
+        description=(
+            "false when importing a plan: a due date that has already passed is recorded missed "
+            "at once, without a project.milestone_overdue event (history is not news); a due "
+            "date still ahead is watched and announced as usual"
+        ),
+    )
 
     @field_validator("year")
     @classmethod

@@ -65,6 +65,15 @@ def _reopen_if_rescheduled(milestone: Milestone, today: date) -> None:
         milestone.missed_at = None
 
 
+def _record_missed_if_past_due(milestone: Milestone, today: date, now: datetime) -> None:
+    # An imported milestone whose due date passed before it entered the system is shown missed
+    # straight away; the overdue scan then has nothing to announce about it, so loading the
+    # plan of past years raises no alert storm about history.
+    if milestone.status == MilestoneStatus.pending and milestone.due_date < today:
+        milestone.status = MilestoneStatus.missed.value
+        milestone.missed_at = now
+
+
 async def get_milestone(
     session: AsyncSession, milestone_id: UUID, *, lock: bool = False
 ) -> Milestone:
@@ -98,8 +107,13 @@ def _announce(uow: UnitOfWork, milestone: Milestone, project: Project) -> None:
     )
 
 
-async def create_milestone(uow: UnitOfWork, project_id: UUID, data: MilestoneCreate) -> Milestone:
-    """A new pending milestone, announced; 409 if the project already has one with that title."""
+async def create_milestone(
+    uow: UnitOfWork, project_id: UUID, data: MilestoneCreate, today: date, now: datetime
+) -> Milestone:
+    """A new milestone, announced; 409 if the project already has one with that title.
+
+    Pending, unless `data.announce_overdue` is false and its due date has passed: then missed.
+    """
     session = uow.session
     project = await get_project(session, project_id)
     if await find_by(session, Milestone, project_id=project_id, title=data.title) is not None:
@@ -111,24 +125,33 @@ async def create_milestone(uow: UnitOfWork, project_id: UUID, data: MilestoneCre
         status=MilestoneStatus.pending.value,
         evidence=data.evidence,
     )
+    if not data.announce_overdue:
+        _record_missed_if_past_due(milestone, today, now)
     session.add(milestone)
     await flush_or_conflict(session, f"Duplicate milestone {data.title!r}", "title")
     _announce(uow, milestone, project)
-    log.info("milestone created", milestone_id=str(milestone.id), project_id=str(project_id))
+    log.info(
+        "milestone created",
+        milestone_id=str(milestone.id),
+        project_id=str(project_id),
+        status=milestone.status,
+    )
     return milestone
 
 
 async def upsert_milestone(
-    uow: UnitOfWork, project_id: UUID, data: MilestoneCreate, today: date
+    uow: UnitOfWork, project_id: UUID, data: MilestoneCreate, today: date, now: datetime
 ) -> Upserted[Milestone]:
-    """Create the milestone or bring its due date (and evidence, if given) to `data`, by title."""
+    """Create the milestone or bring its due date (and evidence, if given) to `data`, by title;
+    with `announce_overdue` false, a pending one (re)dated into the past is recorded missed."""
     session = uow.session
     project = await get_project(session, project_id, lock=True)
     milestone = await find_by(
         session, Milestone, lock=True, project_id=project_id, title=data.title
     )
     if milestone is None:
-        return Upserted(await create_milestone(uow, project_id, data), created=True, changed=True)
+        created = await create_milestone(uow, project_id, data, today, now)
+        return Upserted(created, created=True, changed=True)
     values = {"due_date": data.resolved_due_date}
     # Evidence is usually written when the milestone is reached; a reload without it keeps it.
     if data.evidence is not None:
@@ -136,6 +159,8 @@ async def upsert_milestone(
     changed = apply_changes(milestone, values)
     if changed:
         _reopen_if_rescheduled(milestone, today)
+        if not data.announce_overdue:
+            _record_missed_if_past_due(milestone, today, now)
         await session.flush()
         _announce(uow, milestone, project)
         log.info("milestone updated", milestone_id=str(milestone.id))
