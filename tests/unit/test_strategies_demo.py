@@ -17,7 +17,7 @@ from strategies.demo import (
     Expectation,
     bare_message_id,
     behind_value,
-    mailbox_message_ids,
+    mailbox_messages,
     matching_alerts,
     missing_emails,
     plan_rows,
@@ -113,9 +113,9 @@ def delivery(recipient: str, kind: str = "department", **fields) -> dict:
     }
 
 
-def in_mailbox(*deliveries: dict) -> set[str]:
-    """The Message-IDs the mail server's API shows for these deliveries: without brackets."""
-    return {d["message_id"].strip("<>") for d in deliveries}
+def in_mailbox(*deliveries: dict) -> dict[str, str]:
+    """The mail server's index of these deliveries: Message-ID without brackets → server ID."""
+    return {d["message_id"].strip("<>"): f"id-{n}" for n, d in enumerate(deliveries)}
 
 
 def test_emails_in_the_mail_server_satisfy_the_expectation():
@@ -170,7 +170,7 @@ def test_what_has_not_happened_is_named():
         [BEHIND_STORY, overdue],
         {"leningrad-oblast": [alert("a-1", "ind-1", "behind")], "nenets-ao": []},
         {"a-1": [unsent, refused, later]},
-        set(),
+        {},
         NOW,
     )
     assert missing == [
@@ -205,20 +205,25 @@ def test_alerts_match_by_subject_and_by_the_kind_that_opened_or_resolved_them():
 
 def test_the_mail_server_is_read_to_its_last_page_even_while_mail_arrives():
     # Newest first, like Mailpit; a message arrives after the first page was read.
-    messages = [{"MessageID": f"m{n}@strategy.example.ru"} for n in range(2 * MAIL_PAGE + 7)]
+    messages = [
+        {"ID": f"id-{n}", "MessageID": f"m{n}@strategy.example.ru"}
+        for n in range(2 * MAIL_PAGE + 7)
+    ]
     served_pages = []
 
     def mail_server(request: httpx.Request) -> httpx.Response:
         start, limit = int(request.url.params["start"]), int(request.url.params["limit"])
         if served_pages:
-            messages.insert(0, {"MessageID": f"new-{len(served_pages)}@strategy.example.ru"})
+            arrived = f"new-{len(served_pages)}"
+            messages.insert(0, {"ID": arrived, "MessageID": f"{arrived}@strategy.example.ru"})
         served_pages.append(start)
         page = messages[start : start + limit]
         return httpx.Response(200, json={"total": len(messages), "messages": page})
 
     with httpx.Client(base_url="http://mail", transport=httpx.MockTransport(mail_server)) as mail:
-        ids = mailbox_message_ids(mail)
-    assert {f"m{n}@strategy.example.ru" for n in range(2 * MAIL_PAGE + 7)} <= ids
+        index = mailbox_messages(mail)
+    for n in range(2 * MAIL_PAGE + 7):
+        assert index[f"m{n}@strategy.example.ru"] == f"id-{n}"
     assert len(served_pages) >= 3
 
 

@@ -236,9 +236,9 @@ def alerts_of(clients: Clients, region: str) -> list[dict]:
     return list_all(clients.notifications, "/api/v1/alerts", {"region": region})
 
 
-def mailbox_message_ids(client: httpx.Client) -> set[str]:
-    """The Message-ID of every email in the mail server, read page by page."""
-    ids: set[str] = set()
+def mailbox_messages(client: httpx.Client) -> dict[str, str]:
+    """Every email in the mail server, read page by page: its server-side ID by Message-ID."""
+    ids: dict[str, str] = {}
     start = 0
     while True:
         params = {"start": start, "limit": MAIL_PAGE}
@@ -247,7 +247,7 @@ def mailbox_message_ids(client: httpx.Client) -> set[str]:
             raise LoadError(f"GET {client.base_url}/api/v1/messages: {problem_text(response)}")
         page = response.json()
         messages = page["messages"]
-        ids.update(bare_message_id(m["MessageID"]) for m in messages)
+        ids.update((bare_message_id(m["MessageID"]), m["ID"]) for m in messages)
         # Newest first: mail arriving meanwhile shifts older ones onto the next page, where
         # they are read twice, never skipped.
         start += len(messages)
@@ -271,7 +271,9 @@ def matching_alerts(expectation: Expectation, alerts: Sequence[Mapping[str, Any]
     ]
 
 
-def delivery_gap(delivery: Mapping[str, Any], mailbox: set[str], now: datetime) -> str | None:
+def delivery_gap(
+    delivery: Mapping[str, Any], mailbox: Mapping[str, str], now: datetime
+) -> str | None:
     """Why a delivery is not in the mail server although it should be by now; None if fine.
 
     Held back for the daily digest (the recipient's hourly cap), carried by a digest or
@@ -297,12 +299,12 @@ def missing_emails(
     expected: Sequence[Expectation],
     alerts: Mapping[str, Sequence[Mapping[str, Any]]],
     deliveries: Mapping[str, Sequence[Mapping[str, Any]]],
-    mailbox: set[str],
+    mailbox: Mapping[str, str],
     now: datetime,
 ) -> list[str]:
     """What of the expected has not happened yet: an alert not raised, no email to its
     department in the mail server, or an email not delivered. `alerts` by region, `deliveries`
-    by alert id, `mailbox` the bare Message-IDs the mail server holds."""
+    by alert id, `mailbox` the mail server's emails by bare Message-ID."""
     missing = []
     for expectation in expected:
         found = matching_alerts(expectation, alerts.get(expectation.region, ()))
@@ -336,7 +338,7 @@ def wait_for_emails(clients: Clients, expected: list[Expectation], timeout: floa
             for expectation in expected
             for alert in matching_alerts(expectation, alerts[expectation.region])
         }
-        mailbox = mailbox_message_ids(clients.mail)
+        mailbox = mailbox_messages(clients.mail)
         missing = missing_emails(expected, alerts, deliveries, mailbox, datetime.now(UTC))
         if not missing or time.monotonic() > deadline:
             return missing
@@ -351,7 +353,10 @@ def _number(value: Any, places: str = "0.01") -> str:
 
 
 def report_lines(
-    clients: Clients, dataset: Mapping[str, Any], demo_subjects: set[str], mailbox: set[str]
+    clients: Clients,
+    dataset: Mapping[str, Any],
+    demo_subjects: set[str],
+    mailbox: Mapping[str, str],
 ) -> Iterator[str]:
     """What a person wants to see about a region: behind plan, alerts, emails."""
     slug = dataset["region"]["slug"]
@@ -393,21 +398,23 @@ def report_lines(
         for delivery in list_all(
             clients.notifications, "/api/v1/deliveries", {"alert_id": alert["id"]}
         ):
-            yield f"  • {delivery['recipient']}: {delivery['subject']}{_whereabouts(delivery, mailbox)}"
+            where = _whereabouts(delivery, mailbox, str(clients.mail.base_url).rstrip("/"))
+            yield f"  • {delivery['recipient']}: {delivery['subject']}\n    {where}"
 
 
-def _whereabouts(delivery: Mapping[str, Any], mailbox: set[str]) -> str:
-    # Only what is not simply "in the mail server" is worth a remark.
+def _whereabouts(delivery: Mapping[str, Any], mailbox: Mapping[str, str], mail_url: str) -> str:
     if delivery["status"] == "sent":
-        in_mailbox = bare_message_id(delivery["message_id"]) in mailbox
-        return "" if in_mailbox else " [нет на почтовом сервере]"
+        server_id = mailbox.get(bare_message_id(delivery["message_id"]))
+        if server_id is None:
+            return "[нет на почтовом сервере]"
+        return f"{mail_url}/api/v1/message/{server_id}"
     if delivery["status"] == "digested" or delivery["channel"] == "digest":
-        return " [в ежедневной сводке: лимит писем в час]"
+        return "[в ежедневной сводке: лимит писем в час]"
     return {
-        "pending": " [ожидает отправки]",
-        "failed": " [не доставлено]",
-        "cancelled": " [отменено]",
-    }.get(delivery["status"], f" [{delivery['status']}]")
+        "pending": "[ожидает отправки]",
+        "failed": "[не доставлено]",
+        "cancelled": "[отменено]",
+    }.get(delivery["status"], f"[{delivery['status']}]")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -519,7 +526,7 @@ def run(clients: Clients, args: argparse.Namespace) -> list[str]:
         f"\nЖдём оповещения и письма (до {int(args.timeout)} с; просрочку сервис ищет раз в минуту)…"
     )
     missing = wait_for_emails(clients, expected, args.timeout)
-    mailbox = mailbox_message_ids(clients.mail)
+    mailbox = mailbox_messages(clients.mail)
     for dataset in datasets.values():
         for line in report_lines(clients, dataset, demo_subjects, mailbox):
             print(line)
@@ -527,5 +534,9 @@ def run(clients: Clients, args: argparse.Namespace) -> list[str]:
         print("\nНе дождались:")
         for story in missing:
             print(f"  • {story}")
-    print(f"\nПисьма можно прочитать в веб-интерфейсе почтового сервера: {args.mail_url}")
+    mail_url = args.mail_url.rstrip("/")
+    print(
+        f"\nПисьма на почтовом сервере: {mail_url}/api/v1/messages (у каждого письма выше — его "
+        f"адрес); под docker-compose Mailpit показывает их и в веб-интерфейсе {mail_url}"
+    )
     return missing
