@@ -35,6 +35,11 @@ test: install ## install, start what is missing, run unit + integration + e2e te
 test-unit: install ## unit tests only (no infrastructure)
 	@$(UV) run --frozen pytest tests/unit
 
+# The demo talks to the stack `make up` started, on the ports it was given (STACK_*_PORT).
+demo: export PROJECTS_URL ?= http://127.0.0.1:$(or $(STACK_PROJECTS_PORT),8001)
+demo: export INDICATORS_URL ?= http://127.0.0.1:$(or $(STACK_INDICATORS_PORT),8002)
+demo: export NOTIFICATIONS_URL ?= http://127.0.0.1:$(or $(STACK_NOTIFICATIONS_PORT),8003)
+demo: export MAIL_UI_URL ?= http://127.0.0.1:$(or $(STACK_MAILSINK_HTTP_PORT),8025)
 demo: up ## start the stack, load both strategies, report demo values, show the alerts and emails (Ctrl-C ends)
 	@$(STACK) status
 	@# Exit code 2: loaded, but the services refused some records (named in the summary).
