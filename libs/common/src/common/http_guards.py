@@ -5,7 +5,10 @@ import json
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from common.problems import PROBLEM_JSON
+from common.logging import get_logger
+from common.problems import PROBLEM_JSON, problem_response
+
+log = get_logger(__name__)
 
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
@@ -29,7 +32,7 @@ class BodyTooLarge(HTTPException):
 
 
 class HttpGuardsMiddleware:
-    """Refuses bodies over `max_body_bytes` with 413 and adds security headers to responses."""
+    """Refuses bodies over `max_body_bytes` with 413 and adds security headers to every response."""
 
     def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
         self.app = app
@@ -54,15 +57,30 @@ class HttpGuardsMiddleware:
                     raise BodyTooLarge(self.max_body_bytes)
             return message
 
+        started = False
+
         async def guarded_send(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 headers = message.setdefault("headers", [])
                 headers.extend(SECURITY_HEADERS)
                 if not scope["path"].startswith(DOCS_PATHS):
                     headers.append(API_CSP)
             await send(message)
 
-        await self.app(scope, counting_receive, guarded_send)
+        try:
+            await self.app(scope, counting_receive, guarded_send)
+        except Exception:
+            # Unexpected errors are answered here, not by Starlette's outermost error handler,
+            # so the 500 carries the security headers (and the request id) like every answer.
+            if started:
+                raise
+            log.exception("unhandled error", path=scope["path"])
+            response = problem_response(
+                500, "Internal error; it has been logged.", instance=scope["path"]
+            )
+            await response(scope, receive, guarded_send)
 
     async def _refuse(self, send: Send) -> None:
         body = json.dumps(

@@ -37,6 +37,12 @@ class NotFound(Problem):
     status = 404
 
 
+class Forbidden(Problem):
+    """The caller is known but may not do this (role or scope)."""
+
+    status = 403
+
+
 class Conflict(Problem):
     """The request clashes with the current state (duplicate key, forbidden transition)."""
 
@@ -84,7 +90,12 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> JSONResponse:
         return problem_response(
-            exc.status, exc.detail, title=exc.title, instance=request.url.path, **exc.extensions
+            exc.status,
+            exc.detail,
+            title=exc.title,
+            headers=getattr(exc, "headers", None),
+            instance=request.url.path,
+            **exc.extensions,
         )
 
     @app.exception_handler(StarletteHTTPException)

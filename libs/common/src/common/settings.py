@@ -50,6 +50,30 @@ class ServiceSettings(BaseSettings):
     )
     consumer_max_backoff_seconds: float = Field(30.0, gt=0)
 
+    rate_limit_per_second: float = Field(
+        500.0,
+        ge=0,
+        description="Requests a principal may make per second on average (0 switches limits off)",
+    )
+    rate_limit_burst: int = Field(
+        1000, ge=1, description="Requests a principal may make at once before the average applies"
+    )
+    anonymous_rate_limit_per_second: float = Field(
+        10.0,
+        ge=0,
+        description="Requests without credentials, and answers 401, per client address per second",
+    )
+    anonymous_rate_limit_burst: int = Field(100, ge=1)
+    trust_forwarded_for: bool = Field(
+        False,
+        description="Take the client address from X-Forwarded-For (only behind a proxy that sets it)",
+    )
+    cors_allowed_origins: list[str] = Field(
+        default_factory=list,
+        description='Origins browsers may call the API from, as JSON (["https://a.example"]); '
+        "none by default, which sends no CORS headers at all",
+    )
+
     max_body_bytes: int = Field(
         32 * 1024 * 1024, ge=1024, description="Larger request bodies are refused with 413"
     )

@@ -9,6 +9,7 @@ from uuid import uuid4
 
 import structlog
 from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
@@ -18,6 +19,7 @@ from common import metrics
 from common.clock import Clock, SystemClock
 from common.db import UnitOfWork, create_engine, session_factory
 from common.http_guards import HttpGuardsMiddleware
+from common.limits import AnonymousRateLimitMiddleware, TokenBuckets, limit_principal_rate
 from common.logging import configure_logging
 from common.messaging.consumer import ConsumerRunner, Subscription
 from common.messaging.kafka import kafka_reachable
@@ -142,13 +144,43 @@ def create_app(
     app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
     app.state.settings = settings
     app.state.clock = clock or SystemClock()
+    app.state.principal_rate = TokenBuckets(
+        settings.rate_limit_per_second, settings.rate_limit_burst
+    )
+    # Closed unless origins are configured: without the middleware no CORS header is ever sent.
+    if settings.cors_allowed_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_allowed_origins,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"],
+            expose_headers=["X-Request-ID", "Retry-After", "Location"],
+        )
+    app.add_middleware(
+        AnonymousRateLimitMiddleware,
+        buckets=TokenBuckets(
+            settings.anonymous_rate_limit_per_second, settings.anonymous_rate_limit_burst
+        ),
+        trust_forwarded_for=settings.trust_forwarded_for,
+    )
     app.add_middleware(HttpGuardsMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)
     install_problem_handlers(app)
     app.include_router(operations_router())
     for router in routers:
-        app.include_router(router, prefix="/api/v1")
+        app.include_router(
+            router,
+            prefix="/api/v1",
+            dependencies=[Depends(limit_principal_rate)],
+            responses=API_RESPONSES,
+        )
     return app
+
+
+API_RESPONSES: dict[int | str, dict[str, str]] = {
+    403: {"description": "The caller's role or scope does not allow this"},
+    429: {"description": "Too many requests; Retry-After says when to come back"},
+}
 
 
 def operations_router() -> APIRouter:
