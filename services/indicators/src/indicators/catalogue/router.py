@@ -6,6 +6,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy.exc import IntegrityError
 
+from common.authorization import require_admin, scoped_region, scoped_sector
 from common.pagination import Page, PageDep
 from common.problems import Conflict
 from common.security import PrincipalDep
@@ -38,6 +39,7 @@ async def upsert_indicator(
     body: IndicatorCreate, response: Response, uow: UnitOfWorkDep, principal: PrincipalDep
 ) -> IndicatorPublic:
     """Idempotent by (project_id, name): loading the same definition twice changes nothing."""
+    require_admin(principal)
     try:
         indicator, created = await service.upsert_indicator(uow, body)
         await uow.commit()
@@ -58,14 +60,17 @@ async def list_indicators(
     sector: Annotated[int | None, Query(ge=1)] = None,
     status: StatusFilter | None = None,
 ) -> Page[IndicatorPublic]:
-    """Every filter given must hold; status `no_data` means nothing evaluated yet."""
+    """Every filter given must hold; status `no_data` means nothing evaluated yet.
+
+    Coordinators and departments see their region only (coordinators with sectors, those).
+    """
     return await service.list_indicators(
         uow.session,
         page,
-        region=region,
+        region=scoped_region(principal, region),
         project_id=project_id,
         department_id=department_id,
-        sector=sector,
+        sectors=scoped_sector(principal, sector),
         status=status,
     )
 
@@ -79,7 +84,7 @@ async def read_indicator(
     indicator_id: UUID, uow: UnitOfWorkDep, principal: PrincipalDep
 ) -> IndicatorPublic:
     """One indicator."""
-    return await service.read_indicator(uow.session, indicator_id)
+    return await service.read_indicator(uow.session, indicator_id, principal)
 
 
 @router.patch(
@@ -90,7 +95,8 @@ async def read_indicator(
 async def update_indicator(
     indicator_id: UUID, body: IndicatorUpdate, uow: UnitOfWorkDep, principal: PrincipalDep
 ) -> IndicatorPublic:
-    """Partial update; an event only if something changed."""
+    """Partial update; an event only if something changed. Admins only (targets included)."""
+    require_admin(principal)
     indicator = await service.update_indicator(uow, indicator_id, body)
     await uow.commit()
     return indicator
@@ -106,6 +112,7 @@ async def archive_indicator(
     indicator_id: UUID, request: Request, uow: UnitOfWorkDep, principal: PrincipalDep
 ) -> Response:
     """Archive; posting the same definition again revives it."""
+    require_admin(principal)
     await service.archive_indicator(uow, indicator_id, request.app.state.clock.now())
     await uow.commit()
     return Response(status_code=204)
@@ -119,7 +126,12 @@ async def summary(
     region: str | None = None,
 ) -> Summary:
     """Per region, sector (within its region), department or project."""
-    return await service.summary(uow.session, group_by, region)
+    return await service.summary(
+        uow.session,
+        group_by,
+        scoped_region(principal, region),
+        scoped_sector(principal, None),
+    )
 
 
 @router.get("/behind", summary="The coordinator's list: indicators behind, worst gap first")
@@ -136,8 +148,8 @@ async def behind(
     return await service.behind_list(
         uow.session,
         page,
-        region=region,
+        region=scoped_region(principal, region),
         department_id=department_id,
-        sector=sector,
+        sectors=scoped_sector(principal, sector),
         include_at_risk=include_at_risk,
     )

@@ -36,12 +36,16 @@ def check_percent_targets(unit: str | None, targets: dict[int, Decimal] | None) 
 class BaselineIn(BaseModel):
     """A measured value before the targets start, anchoring the first year's line."""
 
+    model_config = ConfigDict(extra="forbid")
+
     value: Value
     year: Year
 
 
 class IndicatorBase(BaseModel):
     """Fields an indicator is defined by."""
+
+    model_config = ConfigDict(extra="forbid")
 
     unit: str = Field(min_length=1, max_length=50, examples=["%"])
     direction: Direction = Direction.higher_is_better
@@ -99,6 +103,8 @@ class IndicatorCreate(IndicatorBase):
 
 class IndicatorUpdate(BaseModel):
     """A partial change; `targets`, when given, replaces all targets."""
+
+    model_config = ConfigDict(extra="forbid")
 
     name: str | None = Field(None, min_length=1, max_length=1000)
     unit: str | None = Field(None, min_length=1, max_length=50)

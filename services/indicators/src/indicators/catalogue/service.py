@@ -9,6 +9,7 @@ from uuid import UUID
 from sqlalchemy import func, nulls_last, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from common.authorization import ensure_visible
 from common.db import UnitOfWork
 from common.events import (
     Direction,
@@ -21,6 +22,7 @@ from common.events import (
 from common.logging import get_logger
 from common.pagination import Page, PageParams
 from common.problems import NotFound, Unprocessable
+from common.security import Principal
 from indicators.catalogue.models import Indicator, IndicatorTarget
 from indicators.catalogue.schemas import (
     BaselineIn,
@@ -317,14 +319,19 @@ async def archive_indicator(uow: UnitOfWork, indicator_id: UUID, now: datetime) 
     log.info("indicator archived", indicator_id=str(indicator_id))
 
 
-async def read_indicator(session: AsyncSession, indicator_id: UUID) -> IndicatorPublic:
-    """One indicator with its targets and current status."""
+async def read_indicator(
+    session: AsyncSession, indicator_id: UUID, principal: Principal
+) -> IndicatorPublic:
+    """One indicator with its targets and current status, if the principal may see it."""
     indicator = await get_indicator(session, indicator_id)
+    ensure_visible(
+        principal, indicator.region, indicator.sector_number, what=f"indicator {indicator_id}"
+    )
     targets = (await targets_of(session, [indicator_id])).get(indicator_id, {})
     return to_public(indicator, targets, await _project(session, indicator.project_id) is not None)
 
 
-def _filtered(query, *, region, project_id, department_id, sector, status):
+def _filtered(query, *, region, project_id, department_id, sectors, status):
     query = query.where(Indicator.archived_at.is_(None))
     if region is not None:
         query = query.where(Indicator.region == region)
@@ -332,8 +339,8 @@ def _filtered(query, *, region, project_id, department_id, sector, status):
         query = query.where(Indicator.project_id == project_id)
     if department_id is not None:
         query = query.where(Indicator.responsible_department_id == department_id)
-    if sector is not None:
-        query = query.where(Indicator.sector_number == sector)
+    if sectors is not None:
+        query = query.where(Indicator.sector_number.in_(sectors))
     if status == "no_data":
         query = query.where(Indicator.current_status.is_(None))
     elif status is not None:
@@ -348,7 +355,7 @@ async def list_indicators(
     region: str | None = None,
     project_id: UUID | None = None,
     department_id: UUID | None = None,
-    sector: int | None = None,
+    sectors: list[int] | None = None,
     status: StatusFilter | None = None,
 ) -> Page[IndicatorPublic]:
     """Indicators matching every given filter, by region, sector and name."""
@@ -356,7 +363,7 @@ async def list_indicators(
         region=region,
         project_id=project_id,
         department_id=department_id,
-        sector=sector,
+        sectors=sectors,
         status=status,
     )
     total = await session.scalar(_filtered(select(func.count()).select_from(Indicator), **filters))
@@ -402,13 +409,13 @@ async def behind_list(
     *,
     region: str | None = None,
     department_id: UUID | None = None,
-    sector: int | None = None,
+    sectors: list[int] | None = None,
     include_at_risk: bool = False,
 ) -> Page[IndicatorPublic]:
     """The coordinator's list: indicators behind (optionally at risk too), worst gap first."""
     statuses = [Status.behind.value] + ([Status.at_risk.value] if include_at_risk else [])
     filters = dict(
-        region=region, project_id=None, department_id=department_id, sector=sector, status=None
+        region=region, project_id=None, department_id=department_id, sectors=sectors, status=None
     )
     condition = Indicator.current_status.in_(statuses)
     total = await session.scalar(
@@ -434,7 +441,12 @@ async def behind_list(
     return await _page(session, rows, total, page)
 
 
-async def summary(session: AsyncSession, group_by: GroupBy, region: str | None = None) -> Summary:
+async def summary(
+    session: AsyncSession,
+    group_by: GroupBy,
+    region: str | None = None,
+    sectors: list[int] | None = None,
+) -> Summary:
     """Counts of indicators by current status per region, sector, department or project."""
     key_column = {
         "region": None,
@@ -448,6 +460,8 @@ async def summary(session: AsyncSession, group_by: GroupBy, region: str | None =
     )
     if region is not None:
         query = query.where(Indicator.region == region)
+    if sectors is not None:
+        query = query.where(Indicator.sector_number.in_(sectors))
     rows = (await session.exec(query.group_by(*columns, Indicator.current_status))).all()
     groups: dict[tuple[str, str | None], StatusCounts] = defaultdict(StatusCounts)
     totals = StatusCounts()

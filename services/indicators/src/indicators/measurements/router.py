@@ -6,12 +6,15 @@ from uuid import UUID
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse
 
+from common.authorization import refuse_server_owned_fields, require_role
 from common.pagination import Page, PageDep
 from common.problems import Problem, Unprocessable
-from common.security import PrincipalDep
+from common.security import Principal, PrincipalDep, Role
 from common.web import UnitOfWorkDep
 from indicators.measurements import service
 from indicators.measurements.rows import (
+    REQUIRED,
+    REQUIRED_OF_DEPARTMENTS,
     ImportFormatError,
     MeasurementRow,
     read_csv,
@@ -22,11 +25,21 @@ from indicators.measurements.schemas import (
     ImportResult,
     IndicatorEvaluation,
     MeasurementCreate,
+    MeasurementImportRow,
     MeasurementPublic,
 )
 from indicators.periods import Period
 
 router = APIRouter(tags=["measurements"])
+
+# Fields of a measurement that come from the credentials for anyone but an admin.
+SERVER_OWNED = frozenset({"reported_by"})
+
+
+def reporter_of(principal: Principal) -> str | None:
+    """Who a department's measurements are reported by: its principal (None for admins)."""
+    return None if principal.role is Role.admin else principal.subject
+
 
 IdempotencyKey = Annotated[
     str | None,
@@ -51,13 +64,12 @@ IMPORT_BODY = {
                 ),
             },
             "application/json": {
-                "schema": {"type": "array", "items": MeasurementCreate.model_json_schema()},
+                "schema": {"type": "array", "items": MeasurementImportRow.model_json_schema()},
                 "example": [
                     {
                         "indicator_id": "0b6f3c52-4d3e-4c8e-9a51-6f1d2b7c9e10",
                         "period": "2023-Q2",
                         "value": 57.5,
-                        "reported_by": "Комитет цифрового развития",
                     }
                 ],
             },
@@ -72,9 +84,13 @@ IMPORT_BODY = {
     response_model=MeasurementPublic,
     summary="Report a value for a period (a second value for a period is a revision)",
     responses={
-        404: {"description": "Unknown indicator"},
+        403: {"description": "Not the indicator's responsible department"},
+        404: {"description": "Unknown indicator (or outside the caller's region)"},
         409: {"description": "The same Idempotency-Key is in flight"},
-        422: {"description": "A bad period or value, or a reused Idempotency-Key"},
+        422: {
+            "description": "A bad period or value, a reused Idempotency-Key, or reported_by "
+            "sent by a department"
+        },
     },
 )
 async def record_measurement(
@@ -85,10 +101,21 @@ async def record_measurement(
     principal: PrincipalDep,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    """Record, evaluate and announce one measurement."""
+    """Record, evaluate and announce one measurement (departments: their own indicators)."""
+    require_role(principal, Role.department)
+    refuse_server_owned_fields(principal, body.model_fields_set, SERVER_OWNED)
+    reported_by = reporter_of(principal) or body.reported_by
+    if reported_by is None:
+        raise Unprocessable(
+            "reported_by: required when an admin reports on a department's behalf",
+            errors=[{"field": "reported_by", "message": "required"}],
+        )
     if idempotency_key is not None:
         conn = await service.driver_connection(uow.session)
-        fingerprint = service.request_hash(str(indicator_id), body.model_dump(mode="json"))
+        # The principal is part of the fingerprint: nobody replays another caller's answer.
+        fingerprint = service.request_hash(
+            principal.subject, str(indicator_id), body.model_dump(mode="json")
+        )
         stored = await service.replay(conn, idempotency_key, fingerprint)
         if stored is not None:
             status_code, payload = stored
@@ -99,13 +126,18 @@ async def record_measurement(
         period=Period.parse(body.period),
         value=body.value,
         as_of=body.as_of or now.date(),
-        reported_by=body.reported_by,
+        reported_by=reported_by,
         comment=body.comment,
         source=body.source,
     )
     conn = await service.lock_indicators(uow.session, {indicator_id})
     recorded = await service.record_one(
-        conn, indicator_id, row, now=now, source=request.app.state.settings.service_name
+        conn,
+        indicator_id,
+        row,
+        principal=principal,
+        now=now,
+        source=request.app.state.settings.service_name,
     )
     payload = recorded.model_dump(mode="json")
     if idempotency_key is not None:
@@ -127,7 +159,7 @@ async def measurement_timeline(
 ) -> Page[MeasurementPublic]:
     """Revisions by period; `latest` marks the one that counts."""
     conn = await service.driver_connection(uow.session)
-    return await service.timeline(conn, indicator_id, page, period)
+    return await service.timeline(conn, indicator_id, page, period, principal)
 
 
 @router.get(
@@ -144,7 +176,7 @@ async def indicator_evaluation(
     """Every period the indicator owes in its target years (or one year)."""
     conn = await service.driver_connection(uow.session)
     return await service.indicator_evaluation(
-        conn, indicator_id, request.app.state.settings.report_deadline_days, year
+        conn, indicator_id, request.app.state.settings.report_deadline_days, year, principal
     )
 
 
@@ -155,13 +187,16 @@ async def indicator_evaluation(
     description=(
         "CSV (UTF-8, `;` or `,`, a header naming indicator_id, period, value, reported_by and "
         "optionally as_of, comment, source; a decimal comma is accepted) or a JSON array of "
-        "rows. Every row is checked first; any error answers 422 with `errors` listing row "
-        "number (1 = first data row), field and message, and nothing is written. Otherwise all "
-        "rows are written in one transaction; rows of the same period count as successive "
-        "revisions in file order."
+        "rows. A department leaves reported_by out (it comes from its credentials) and may "
+        "import only for indicators it is responsible for. Every row is checked first; rows "
+        "for another department's indicators answer 403, any other error 422, both with "
+        "`errors` listing row number (1 = first data row), field and message, and nothing is "
+        "written. Otherwise all rows are written in one transaction; rows of the same period "
+        "count as successive revisions in file order."
     ),
     openapi_extra=IMPORT_BODY,
     responses={
+        403: {"description": "Rows for indicators of another department; nothing was written"},
         413: {"description": "More rows than IMPORT_MAX_ROWS"},
         415: {"description": "Neither CSV nor JSON"},
         422: {"description": "Per-row errors; nothing was written"},
@@ -174,6 +209,7 @@ async def import_measurements(
     idempotency_key: IdempotencyKey = None,
 ) -> ImportResult:
     """Validate every row, then write them all in one transaction."""
+    require_role(principal, Role.department)
     settings = request.app.state.settings
     body = await request.body()
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -181,7 +217,9 @@ async def import_measurements(
         if content_type in ("application/json", "text/json"):
             raw_rows = read_json(body)
         elif content_type in ("text/csv", "text/plain", "application/csv"):
-            raw_rows = read_csv(body)
+            raw_rows = read_csv(
+                body, REQUIRED if reporter_of(principal) is None else REQUIRED_OF_DEPARTMENTS
+            )
         else:
             raise Problem(
                 f"send text/csv or application/json, not {content_type or 'no content type'}",
@@ -193,10 +231,13 @@ async def import_measurements(
         raise Unprocessable("no rows to import", errors=[{"field": "body", "message": "empty"}])
     if len(raw_rows) > settings.import_max_rows:
         raise Problem(
-            f"{len(raw_rows)} rows; at most {settings.import_max_rows} per import", status=413
+            f"{len(raw_rows)} rows; at most {settings.import_max_rows} per import",
+            status=413,
+            limit="IMPORT_MAX_ROWS",
+            max_rows=settings.import_max_rows,
         )
     conn = await service.driver_connection(uow.session)
-    fingerprint = service.request_hash(content_type, body)
+    fingerprint = service.request_hash(principal.subject, content_type, body)
     if idempotency_key is not None:
         stored = await service.replay(conn, idempotency_key, fingerprint)
         if stored is not None:
@@ -205,6 +246,8 @@ async def import_measurements(
     result = await service.import_rows(
         conn,
         raw_rows,
+        principal=principal,
+        reporter=reporter_of(principal),
         now=request.app.state.clock.now(),
         source=settings.service_name,
         max_errors=settings.import_max_errors,

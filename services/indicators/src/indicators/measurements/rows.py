@@ -20,6 +20,9 @@ from indicators.periods import InvalidPeriod, Period
 
 COLUMNS = ("indicator_id", "period", "value", "as_of", "reported_by", "comment", "source")
 REQUIRED = ("indicator_id", "period", "value", "reported_by")
+# A department's rows take reported_by from its credentials, so only these must be present.
+REQUIRED_OF_DEPARTMENTS = ("indicator_id", "period", "value")
+SET_FROM_CREDENTIALS = "set from your credentials, not the request"
 PERCENT = "%"
 # Units that count things: a negative value is a typing error, never a measurement.
 COUNT_UNITS = frozenset({"ед.", "ед", "шт", "шт.", "тыс. ед.", "раз", "часов", "чел.", "тыс. чел."})
@@ -110,8 +113,8 @@ def check_value(rules: IndicatorRules, period: Period, value: Decimal) -> list[t
     return errors
 
 
-def read_csv(body: bytes) -> list[dict[str, Any]]:
-    """Rows of a UTF-8 CSV with a header, separated by ';' or ','."""
+def read_csv(body: bytes, required: tuple[str, ...] = REQUIRED) -> list[dict[str, Any]]:
+    """Rows of a UTF-8 CSV with a header naming the `required` columns, separated by ';' or ','."""
     try:
         text = body.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -120,11 +123,12 @@ def read_csv(body: bytes) -> list[dict[str, Any]]:
     delimiter = ";" if header_line.count(";") >= header_line.count(",") else ","
     reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
     header = [name.strip() for name in reader.fieldnames or []]
-    missing = [name for name in REQUIRED if name not in header]
+    missing = [name for name in required if name not in header]
     if missing:
         raise ImportFormatError(
-            f"the CSV header must name the columns {', '.join(REQUIRED)} "
-            f"(optional: as_of, comment, source); missing: {', '.join(missing)}"
+            f"the CSV header must name the columns {', '.join(required)} "
+            f"(optional: {', '.join(c for c in COLUMNS if c not in required)}); "
+            f"missing: {', '.join(missing)}"
         )
     reader.fieldnames = header
     return [
@@ -162,16 +166,28 @@ _indicator_id = lru_cache(maxsize=65536)(UUID)
 _period = lru_cache(maxsize=4096)(Period.parse)
 
 
-def parse_row(number: int, raw: Any, today: date) -> tuple[MeasurementRow | None, list[RowError]]:
-    """A MeasurementRow from a CSV/JSON row, or the errors naming each bad field."""
+def parse_row(
+    number: int, raw: Any, today: date, *, reporter: str | None = None
+) -> tuple[MeasurementRow | None, list[RowError]]:
+    """A MeasurementRow from a CSV/JSON row, or the errors naming each bad field.
+
+    With `reporter` (a department's import), reported_by comes from it and a row must leave
+    the column empty. Fields outside COLUMNS are refused, never silently dropped.
+    """
     if not isinstance(raw, dict):
         return None, [RowError(number, "row", "must be an object")]
-    errors: list[RowError] = []
+    errors: list[RowError] = [
+        RowError(number, str(name), "unknown field") for name in raw if name not in COLUMNS
+    ]
     values: dict[str, Any] = {}
     text = {name: _text(raw.get(name)) for name in COLUMNS}
-    for name in REQUIRED:
+    for name in REQUIRED if reporter is None else REQUIRED_OF_DEPARTMENTS:
         if text[name] is None:
             errors.append(RowError(number, name, "required"))
+    if reporter is not None:
+        if text["reported_by"] is not None:
+            errors.append(RowError(number, "reported_by", SET_FROM_CREDENTIALS))
+        text["reported_by"] = reporter
     if text["indicator_id"]:
         try:
             values["indicator_id"] = _indicator_id(text["indicator_id"])

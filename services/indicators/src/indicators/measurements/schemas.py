@@ -15,26 +15,38 @@ class MeasurementCreate(BaseModel):
     """A value a department reports for a period."""
 
     model_config = ConfigDict(
+        extra="forbid",
         json_schema_extra={
             "examples": [
                 {
                     "period": "2023-Q2",
                     "value": "57.5",
                     "as_of": "2023-07-05",
-                    "reported_by": "Комитет цифрового развития",
                     "comment": "по данным мониторинга",
                     "source": "ГИС «Мониторинг»",
                 }
             ]
-        }
+        },
     )
 
     period: str = Field(pattern=PERIOD_PATTERN, description="2023, 2023-Q2 or 2023-05")
     value: Value
     as_of: date | None = Field(None, description="The date the value describes; today if absent")
-    reported_by: str = Field(min_length=1, max_length=200, description="The reporting department")
+    reported_by: str | None = Field(
+        None,
+        min_length=1,
+        max_length=200,
+        description="The reporting department: required from an admin reporting on a "
+        "department's behalf; a department's credentials set it (sending it is refused)",
+    )
     comment: str | None = Field(None, max_length=2000)
     source: str | None = Field(None, max_length=500)
+
+
+class MeasurementImportRow(MeasurementCreate):
+    """One row of a JSON import: a measurement and the indicator it is for."""
+
+    indicator_id: UUID
 
 
 class EvaluationPublic(BaseModel):

@@ -18,6 +18,7 @@ import asyncpg
 import structlog
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from common.authorization import ensure_visible, may_write_for_department, region_scope
 from common.events import (
     BackOnTrack,
     Direction,
@@ -33,7 +34,8 @@ from common.events import (
 from common.logging import get_logger
 from common.messaging.cloudevents import attributes_for
 from common.pagination import Page, PageParams
-from common.problems import Conflict, NotFound, Unprocessable
+from common.problems import Conflict, Forbidden, NotFound, Unprocessable
+from common.security import Principal
 from indicators.evaluation import (
     Baseline,
     Evaluation,
@@ -686,19 +688,31 @@ def field_problem(errors: list[tuple[str, str]]) -> Unprocessable:
     )
 
 
+def _not_responsible(indicator_id: UUID) -> str:
+    return f"indicator {indicator_id} is reported by its responsible department, not by you"
+
+
 async def record_one(
     conn: asyncpg.Connection,
     indicator_id: UUID,
     row: MeasurementRow,
     *,
+    principal: Principal,
     now: datetime,
     source: str,
 ) -> MeasurementPublic:
-    """Record one measurement of an indicator locked by `lock_indicators`, or raise a problem."""
+    """Record one measurement of an indicator locked by `lock_indicators`, or raise a problem.
+
+    Only the indicator's responsible department (or an admin) may; an indicator outside the
+    principal's region is answered as unknown.
+    """
     contexts = await load_indicators(conn, {indicator_id}, history=True)
     context = contexts.get(indicator_id)
     if context is None:
         raise NotFound(f"indicator {indicator_id} does not exist", field="indicator_id")
+    ensure_visible(principal, context.region, what=f"indicator {indicator_id}")
+    if not may_write_for_department(principal, context.department_id):
+        raise Forbidden(_not_responsible(indicator_id), field="indicator_id")
     errors = check_value(context.rules, row.period, row.value)
     if errors:
         raise field_problem(errors)
@@ -710,15 +724,23 @@ async def import_rows(
     conn: asyncpg.Connection,
     raw_rows: list[Any],
     *,
+    principal: Principal,
+    reporter: str | None,
     now: datetime,
     source: str,
     max_errors: int,
 ) -> ImportResult:
-    """Check every row, then write all of them; any error refuses the whole import (422)."""
+    """Check every row, then write all of them; any error refuses the whole import.
+
+    Rows for indicators of another department answer 403, every other error 422; both list
+    the rows, and nothing is written. Indicators outside the principal's region are unknown.
+    `reporter`, when given, is every row's reported_by (a department's import).
+    """
     errors: list[RowError] = []
+    forbidden: list[RowError] = []
     parsed: list[tuple[int, MeasurementRow]] = []
     for number, raw in enumerate(raw_rows, start=1):
-        row, row_errors = parse_row(number, raw, now.date())
+        row, row_errors = parse_row(number, raw, now.date(), reporter=reporter)
         errors.extend(row_errors)
         if row is not None:
             parsed.append((number, row))
@@ -727,11 +749,24 @@ async def import_rows(
     contexts = await load_indicators(conn, indicator_ids, history=True)
     for number, row in parsed:
         context = contexts.get(row.indicator_id)
-        if context is None:
+        if context is None or not region_scope(principal).covers(context.region):
             errors.append(RowError(number, "indicator_id", "unknown indicator"))
+            continue
+        if not may_write_for_department(principal, context.department_id):
+            forbidden.append(RowError(number, "indicator_id", _not_responsible(row.indicator_id)))
             continue
         errors.extend(
             RowError(number, f, m) for f, m in check_value(context.rules, row.period, row.value)
+        )
+    if forbidden:
+        raise Forbidden(
+            f"{len(forbidden)} of {len(raw_rows)} rows are for indicators of another "
+            "department; nothing was imported",
+            errors=[
+                {"row": e.row, "field": e.field, "message": e.message}
+                for e in forbidden[:max_errors]
+            ],
+            error_count=len(forbidden),
         )
     if errors:
         errors.sort(key=lambda e: e.row)
@@ -754,11 +789,17 @@ async def import_rows(
 
 
 async def timeline(
-    conn: asyncpg.Connection, indicator_id: UUID, page: PageParams, period: str | None
+    conn: asyncpg.Connection,
+    indicator_id: UUID,
+    page: PageParams,
+    period: str | None,
+    principal: Principal,
 ) -> Page[MeasurementPublic]:
     """Every revision of an indicator's values, by period then revision."""
-    if not await load_indicators(conn, {indicator_id}):
+    context = (await load_indicators(conn, {indicator_id})).get(indicator_id)
+    if context is None:
         raise NotFound(f"indicator {indicator_id} does not exist", field="indicator_id")
+    ensure_visible(principal, context.region, what=f"indicator {indicator_id}")
     where = "m.indicator_id = $1" + (" AND m.period = $2" if period else "")
     args: list[Any] = [indicator_id] + ([period] if period else [])
     total = await conn.fetchval(f"SELECT count(*) FROM measurements m WHERE {where}", *args)
@@ -808,13 +849,18 @@ def deadline_of(period: Period, deadline_days: int) -> date:
 
 
 async def indicator_evaluation(
-    conn: asyncpg.Connection, indicator_id: UUID, deadline_days: int, year: int | None
+    conn: asyncpg.Connection,
+    indicator_id: UUID,
+    deadline_days: int,
+    year: int | None,
+    principal: Principal,
 ) -> IndicatorEvaluation:
     """Expected versus actual for every period the indicator owes, with year-end forecasts."""
     contexts = await load_indicators(conn, {indicator_id}, history=True)
     if indicator_id not in contexts:
         raise NotFound(f"indicator {indicator_id} does not exist", field="indicator_id")
     context = contexts[indicator_id]
+    ensure_visible(principal, context.region, what=f"indicator {indicator_id}")
     revisions = {
         r["period"]: r["n"]
         for r in await conn.fetch(

@@ -4,6 +4,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Request
 
+from common.authorization import scoped_region
 from common.pagination import Page, PageDep
 from common.security import PrincipalDep
 from common.web import UnitOfWorkDep
@@ -29,7 +30,7 @@ async def list_overdue(
         conn,
         request.app.state.clock.now().date(),
         request.app.state.settings.report_deadline_days,
-        Filters(region=region, department_id=department_id),
+        Filters(region=scoped_region(principal, region), department_id=department_id),
     )
     return Page(
         items=overdue[page.offset : page.offset + page.limit],
