@@ -223,7 +223,12 @@ def reach_milestone(clients: Clients, project_id: str) -> tuple[dict, bool]:
     """Mark the demo's milestone reached (once); the milestone and whether this run did it."""
     year = MILESTONE[2]
     milestones = list_all(clients.projects, f"/api/v1/projects/{project_id}/milestones")
-    milestone = next(m for m in milestones if m["due_date"] == f"{year}-12-31")
+    milestone = next((m for m in milestones if m["due_date"] == f"{year}-12-31"), None)
+    if milestone is None:
+        raise LoadError(
+            f"{MILESTONE[0]} {MILESTONE[1]}: no milestone due {year}-12-31 is loaded; "
+            f"run `load-strategy {MILESTONE[0]}` and see what it refused"
+        )
     if milestone["status"] == "reached":
         return milestone, False
     body = {"evidence": MILESTONE_EVIDENCE, "reached_at": MILESTONE_REACHED_AT}
