@@ -30,7 +30,15 @@ class Settings(ServiceSettings):
     )
     sender_batch_size: int = Field(20, ge=1, le=500, description="Deliveries sent per batch")
     sender_poll_interval_seconds: float = Field(
-        0.2, gt=0, description="How often the sender looks for due deliveries"
+        1.0,
+        gt=0,
+        description="How often the sender looks for due deliveries when no NOTIFY woke it "
+        "(retries coming due, a notification lost while its listener reconnected)",
+    )
+    smtp_idle_seconds: float = Field(
+        10.0,
+        ge=0,
+        description="An SMTP connection unused this long is closed; until then batches reuse it",
     )
 
     reminder_interval_seconds: float = Field(

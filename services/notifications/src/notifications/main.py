@@ -4,10 +4,12 @@ from fastapi import FastAPI
 
 from common.clock import Clock, SystemClock
 from common.web import create_app
+from common.workers import WakeChannel
 from notifications.alerts.reminders import ReminderWorker
 from notifications.alerts.router import router as alerts_router
 from notifications.config import Settings
 from notifications.consumers import subscriptions_for
+from notifications.deliveries.models import DUE_CHANNEL
 from notifications.deliveries.router import router as deliveries_router
 from notifications.deliveries.sender import DeliverySender
 from notifications.digests.router import router as digests_router
@@ -33,6 +35,8 @@ def build_app(settings: Settings | None = None, clock: Clock | None = None) -> F
             retry_base=settings.smtp_retry_base_seconds,
             retry_max=settings.smtp_retry_max_seconds,
             max_attempts=settings.smtp_max_attempts,
+            smtp_idle=settings.smtp_idle_seconds,
+            wake_channel=WakeChannel(settings.asyncpg_dsn, DUE_CHANNEL),
         )
 
     def reminders(app: FastAPI) -> ReminderWorker:

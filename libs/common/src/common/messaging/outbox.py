@@ -18,6 +18,7 @@ from common.events import IntegrationEvent
 from common.messaging.cloudevents import attributes_for, encode_headers
 from common.messaging.kafka import backoff_seconds, create_producer
 from common.messaging.models import OutboxMessage
+from common.workers import NotifyListener
 
 NOTIFY_CHANNEL = "outbox_messages"
 # One relay per database publishes at a time, so events of one key keep their commit order
@@ -81,7 +82,11 @@ class OutboxRelay:
 
     async def run(self) -> None:
         """Relay until stopped; Kafka or database outages are waited out, never lost."""
-        listener = asyncio.create_task(self._listen())
+        listener = asyncio.create_task(
+            NotifyListener(
+                self._dsn, NOTIFY_CHANNEL, self._wake.set, max_backoff=self._max_backoff
+            ).run()
+        )
         failures = 0
         try:
             while not self._stopping.is_set():
@@ -242,23 +247,3 @@ class OutboxRelay:
                 except TimeoutError:
                     pass
         self._wake.clear()
-
-    async def _listen(self) -> None:
-        """Keep a LISTEN connection open so commits wake the relay at once."""
-        failures = 0
-        while not self._stopping.is_set():
-            closed = asyncio.Event()
-            try:
-                conn = await asyncpg.connect(self._dsn)
-            except (OSError, asyncpg.PostgresError) as exc:
-                failures += 1
-                await asyncio.sleep(backoff_seconds(failures, self._max_backoff))
-                log.debug("outbox listener reconnecting", error=repr(exc))
-                continue
-            failures = 0
-            try:
-                conn.add_termination_listener(lambda _conn, ev=closed: ev.set())
-                await conn.add_listener(NOTIFY_CHANNEL, lambda *_args: self._wake.set())
-                await closed.wait()
-            finally:
-                await conn.close()

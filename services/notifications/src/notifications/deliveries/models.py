@@ -9,6 +9,9 @@ from sqlmodel import Field
 
 from notifications.tables import TableBase
 
+# Inserting a pending immediate delivery NOTIFYs this channel (trigger of notifications_0002).
+DUE_CHANNEL = "deliveries_due"
+
 
 class DeliveryStatus(StrEnum):
     """Where an email is."""

@@ -15,7 +15,7 @@ from common.clock import Clock
 from common.logging import get_logger
 from common.messaging.kafka import backoff_seconds
 from common.settings import SmtpSettings
-from common.workers import PeriodicWorker
+from common.workers import PeriodicWorker, WakeChannel
 from notifications.deliveries.email import build_message, wire_bytes
 from notifications.deliveries.models import Channel, Delivery, DeliveryStatus
 
@@ -61,7 +61,12 @@ def is_permanent(outcome: SmtpOutcome) -> bool:
 
 
 class DeliverySender(PeriodicWorker):
-    """A worker sending pending immediate deliveries whose time has come."""
+    """A worker sending pending immediate deliveries whose time has come.
+
+    Woken by the NOTIFY that inserting a due delivery sends (`DUE_CHANNEL`), otherwise polling.
+    One SMTP connection serves consecutive batches and is closed once idle for `smtp_idle`
+    seconds, well inside the few minutes servers wait before dropping a quiet client.
+    """
 
     def __init__(
         self,
@@ -74,8 +79,10 @@ class DeliverySender(PeriodicWorker):
         retry_base: float,
         retry_max: float,
         max_attempts: int,
+        smtp_idle: float,
+        wake_channel: WakeChannel | None = None,
     ) -> None:
-        super().__init__(interval=poll_interval)
+        super().__init__(interval=poll_interval, wake_channel=wake_channel)
         self._sessions = sessions
         self._smtp = smtp
         self._clock = clock
@@ -83,14 +90,26 @@ class DeliverySender(PeriodicWorker):
         self._retry_base = retry_base
         self._retry_max = retry_max
         self._max_attempts = max_attempts
+        self._smtp_idle = smtp_idle
+        self._client: aiosmtplib.SMTP | None = None
+        self._client_used_at = 0.0
         self._gauges_at: float | None = None
         self._envelope_sender = parseaddr(smtp.sender)[1] or smtp.sender
+
+    async def run(self) -> None:
+        """Send until stopped, then say goodbye to the SMTP server."""
+        try:
+            await super().run()
+        finally:
+            await self._disconnect()
 
     async def tick(self) -> None:
         """Send batches until no due delivery is left (or stopping), then refresh the gauges."""
         while not self.stopping:
             if await self.send_due() < self._batch_size:
                 break
+        if self._client is not None and time.monotonic() - self._client_used_at > self._smtp_idle:
+            await self._disconnect()
         await self._refresh_gauges()
 
     async def send_due(self) -> int:
@@ -114,34 +133,25 @@ class DeliverySender(PeriodicWorker):
                 .scalars()
                 .all()
             )
-            if not batch:
-                return 0
-            client: aiosmtplib.SMTP | None = None
-            try:
-                for delivery in batch:
-                    if client is None:
-                        try:
-                            client = await self._connect()
-                        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
-                            self._settle(delivery, outcome_of(exc))
-                            continue
-                    try:
-                        await client.sendmail(
-                            self._envelope_sender,
-                            [delivery.recipient],
-                            wire_bytes(self._message(delivery)),
-                        )
-                        self._settle(delivery, SmtpOutcome(True, 250, "OK", True))
-                    except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
-                        self._settle(delivery, outcome_of(exc))
-                        # After a refusal the session state is unclear; a fresh one is cheap.
-                        await self._close(client)
-                        client = None
-                    session.add(delivery)
-            finally:
-                if client is not None:
-                    await self._close(client)
+            for delivery in batch:
+                self._settle(delivery, await self._send(delivery))
+                session.add(delivery)
         return len(batch)
+
+    async def _send(self, delivery: Delivery) -> SmtpOutcome:
+        """One attempt over the open connection, opening one if there is none."""
+        try:
+            if self._client is None:
+                self._client = await self._connect()
+            await self._client.sendmail(
+                self._envelope_sender, [delivery.recipient], wire_bytes(self._message(delivery))
+            )
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+            # After a refusal the session state is unclear; a fresh one is cheap.
+            await self._disconnect()
+            return outcome_of(exc)
+        self._client_used_at = time.monotonic()
+        return SmtpOutcome(True, 250, "OK", True)
 
     def _message(self, delivery: Delivery):
         return build_message(
@@ -168,8 +178,10 @@ class DeliverySender(PeriodicWorker):
             await client.login(self._smtp.username, self._smtp.password or "")
         return client
 
-    @staticmethod
-    async def _close(client: aiosmtplib.SMTP) -> None:
+    async def _disconnect(self) -> None:
+        if self._client is None:
+            return
+        client, self._client = self._client, None
         try:
             await client.quit()
         except (aiosmtplib.SMTPException, OSError, TimeoutError):
