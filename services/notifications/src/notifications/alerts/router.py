@@ -5,8 +5,9 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Request
 
+from common.authorization import require_role, scoped_region, scoped_sector
 from common.pagination import Page, PageDep
-from common.security import PrincipalDep
+from common.security import PrincipalDep, Role
 from common.web import UnitOfWorkDep
 from notifications.alerts import service
 from notifications.alerts.models import AlertKind, AlertState
@@ -28,10 +29,16 @@ async def list_alerts(
     kind: AlertKind | None = None,
     state: AlertState | None = None,
 ) -> Page[AlertPublic]:
-    """Alerts, most recently changed first."""
+    """Alerts, most recently changed first; narrowed to the caller's region (and sectors)."""
     items, total = await service.list_page(
         uow.session,
-        service.AlertFilter(region, sector, department_id, kind, state),
+        service.AlertFilter(
+            scoped_region(principal, region),
+            scoped_sector(principal, sector),
+            department_id,
+            kind,
+            state,
+        ),
         limit=page.limit,
         offset=page.offset,
     )
@@ -46,7 +53,7 @@ async def list_alerts(
 @router.get("/{alert_id}", summary="One alert with its deliveries and events")
 async def get_alert(alert_id: UUID, uow: UnitOfWorkDep, principal: PrincipalDep) -> AlertDetail:
     """The alert, every email about it and every event behind it."""
-    alert = await service.get(uow.session, alert_id)
+    alert = await service.get(uow.session, alert_id, principal)
     return AlertDetail(
         **AlertPublic.model_validate(alert).model_dump(),
         deliveries=[
@@ -63,7 +70,10 @@ async def get_alert(alert_id: UUID, uow: UnitOfWorkDep, principal: PrincipalDep)
 @router.post(
     "/{alert_id}/ack",
     summary="Acknowledge an alert",
-    responses={409: {"description": "The alert is not open (already acknowledged or resolved)"}},
+    responses={
+        404: {"description": "Unknown alert, or outside the caller's region"},
+        409: {"description": "The alert is not open (already acknowledged or resolved)"},
+    },
 )
 async def acknowledge_alert(
     alert_id: UUID,
@@ -72,9 +82,13 @@ async def acknowledge_alert(
     principal: PrincipalDep,
     request: Request,
 ) -> AlertPublic:
-    """Someone has taken the alert up: reminders stop; the resolution notice will still come."""
+    """Someone has taken the alert up: reminders stop; the resolution notice will still come.
+
+    Coordinators acknowledge alerts of their region (and sectors); admins any.
+    """
+    require_role(principal, Role.coordinator)
     alert = await service.acknowledge(
-        uow.session, alert_id, data, principal.subject, request.app.state.clock.now()
+        uow.session, alert_id, data, principal, request.app.state.clock.now()
     )
     await uow.commit()
     return AlertPublic.model_validate(alert)

@@ -15,7 +15,8 @@ class AckRequest(BaseModel):
     """Acknowledging an alert: someone has taken it up."""
 
     model_config = ConfigDict(
-        json_schema_extra={"examples": [{"comment": "Уточняем данные у подведомственных школ"}]}
+        extra="forbid",
+        json_schema_extra={"examples": [{"comment": "Уточняем данные у подведомственных школ"}]},
     )
 
     comment: str | None = Field(None, max_length=2000, description="What is being done")

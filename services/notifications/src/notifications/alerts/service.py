@@ -11,11 +11,13 @@ from sqlalchemy import or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from common.authorization import ensure_visible
 from common.clock import SystemClock
 from common.logging import get_logger
 from common.messaging.cloudevents import Envelope
 from common.messaging.consumer import TransientError
 from common.problems import Conflict, NotFound
+from common.security import Principal
 from notifications.alerts.models import (
     FAMILY,
     SEVERITY,
@@ -418,14 +420,18 @@ async def good_news(
 
 
 async def acknowledge(
-    session: AsyncSession, alert_id: UUID, request: AckRequest, by: str, now: datetime
+    session: AsyncSession, alert_id: UUID, request: AckRequest, by: Principal, now: datetime
 ) -> Alert:
-    """Stop the reminders of an open alert; its resolution notice still goes out later."""
+    """Stop the reminders of an open alert; its resolution notice still goes out later.
+
+    Only an alert in the principal's region (and sectors) can be acknowledged by it.
+    """
     alert = (
         await session.exec(select(Alert).where(Alert.id == alert_id).with_for_update())
     ).scalar_one_or_none()
     if alert is None:
         raise NotFound(f"Alert {alert_id} does not exist")
+    ensure_visible(by, alert.region, alert.sector_number, what=f"Alert {alert_id}")
     if alert.state != AlertState.open.value:
         raise Conflict(
             f"Only an open alert can be acknowledged; this one is {alert.state}",
@@ -433,12 +439,12 @@ async def acknowledge(
         )
     alert.state = AlertState.acknowledged.value
     alert.acknowledged_at = now
-    alert.acknowledged_by = by
+    alert.acknowledged_by = by.subject
     alert.ack_comment = request.comment
     alert.updated_at = now
     alert.next_reminder_at = None
     session.add(alert)
-    log.info("alert acknowledged", alert_id=str(alert.id), by=by)
+    log.info("alert acknowledged", alert_id=str(alert.id), by=by.subject)
     return alert
 
 
@@ -447,7 +453,7 @@ class AlertFilter:
     """Which alerts a list shows."""
 
     region: str | None = None
-    sector_number: int | None = None
+    sector_numbers: list[int] | None = None
     department_id: UUID | None = None
     kind: AlertKind | None = None
     state: AlertState | None = None
@@ -460,8 +466,8 @@ async def list_page(
     query = select(Alert)
     if where.region:
         query = query.where(Alert.region == where.region)
-    if where.sector_number is not None:
-        query = query.where(Alert.sector_number == where.sector_number)
+    if where.sector_numbers is not None:
+        query = query.where(Alert.sector_number.in_(where.sector_numbers))
     if where.department_id is not None:
         query = query.where(Alert.department_id == where.department_id)
     if where.kind is not None:
@@ -474,11 +480,12 @@ async def list_page(
     return list(rows.scalars().all()), total
 
 
-async def get(session: AsyncSession, alert_id: UUID) -> Alert:
-    """One alert."""
+async def get(session: AsyncSession, alert_id: UUID, principal: Principal) -> Alert:
+    """One alert, if it lies in the principal's region (and sectors)."""
     alert = await session.get(Alert, alert_id)
     if alert is None:
         raise NotFound(f"Alert {alert_id} does not exist")
+    ensure_visible(principal, alert.region, alert.sector_number, what=f"Alert {alert_id}")
     return alert
 
 

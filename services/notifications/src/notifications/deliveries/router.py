@@ -5,6 +5,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query
 
+from common.authorization import require_admin
 from common.pagination import Page, PageDep
 from common.security import PrincipalDep
 from common.web import UnitOfWorkDep
@@ -25,7 +26,11 @@ async def list_deliveries(
     recipient: Annotated[str | None, Query(examples=["kcr@lenreg.ru"])] = None,
     kind: NotificationKind | None = None,
 ) -> Page[DeliveryPublic]:
-    """Deliveries, newest first; `status=failed` shows what the mail server refused."""
+    """Deliveries, newest first; `status=failed` shows what the mail server refused.
+
+    The mail log names recipients and carries whole emails: admins only.
+    """
+    require_admin(principal)
     items, total = await service.list_page(
         uow.session,
         status=status,
@@ -47,5 +52,6 @@ async def list_deliveries(
 async def get_delivery(
     delivery_id: UUID, uow: UnitOfWorkDep, principal: PrincipalDep
 ) -> DeliveryPublic:
-    """A delivery by id."""
+    """A delivery by id (admins only)."""
+    require_admin(principal)
     return DeliveryPublic.model_validate(await service.get(uow.session, delivery_id))

@@ -4,7 +4,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
-from common.security import PrincipalDep
+from common.authorization import require_role, scoped_region
+from common.security import PrincipalDep, Role
 from common.web import UnitOfWorkDep
 from notifications.digests import service
 from notifications.digests.schemas import DigestLinePublic, DigestPreview, DigestSectorPublic
@@ -20,7 +21,12 @@ async def preview_digests(
     region: Annotated[str, Query(min_length=1, examples=["leningrad-oblast"])],
     recipient: Annotated[str | None, Query(description="Only this address")] = None,
 ) -> list[DigestPreview]:
-    """Every recipient's next digest for the region, as if it were built now; nothing is sent."""
+    """Every recipient's next digest for the region, as if it were built now; nothing is sent.
+
+    Coordinators preview their own region's digests; admins any region's.
+    """
+    require_role(principal, Role.coordinator)
+    region = scoped_region(principal, region) or region
     settings = request.app.state.settings
     previews = await service.preview(
         uow.session,

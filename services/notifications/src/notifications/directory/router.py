@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from common.authorization import scoped_region
 from common.pagination import Page, PageDep
 from common.security import PrincipalDep
 from common.web import UnitOfWorkDep
@@ -20,7 +21,7 @@ async def list_departments(
 ) -> Page[DepartmentPublic]:
     """Departments with the addresses their alerts go to."""
     items, total = await service.list_departments(
-        uow.session, region=region, limit=page.limit, offset=page.offset
+        uow.session, region=scoped_region(principal, region), limit=page.limit, offset=page.offset
     )
     return Page(
         items=[DepartmentPublic.model_validate(d) for d in items],
@@ -36,7 +37,7 @@ async def list_coordinators(
 ) -> Page[CoordinatorPublic]:
     """Coordinators with their region and sector scope."""
     items, total = await service.list_coordinators(
-        uow.session, region=region, limit=page.limit, offset=page.offset
+        uow.session, region=scoped_region(principal, region), limit=page.limit, offset=page.offset
     )
     return Page(
         items=[CoordinatorPublic.model_validate(c) for c in items],

@@ -5,8 +5,9 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Request, Response, status
 
+from common.authorization import require_role, scoped_region
 from common.pagination import Page, PageDep
-from common.security import PrincipalDep
+from common.security import PrincipalDep, Role
 from common.web import UnitOfWorkDep
 from notifications.subscriptions import service
 from notifications.subscriptions.models import DeliveryMode
@@ -28,11 +29,12 @@ async def list_subscriptions(
     region: Annotated[str | None, Query(examples=["leningrad-oblast"])] = None,
     mode: DeliveryMode | None = None,
 ) -> Page[SubscriptionPublic]:
-    """Subscriptions, filtered by coordinator, region or mode."""
+    """Subscriptions, filtered by coordinator, region or mode (a coordinator: its region)."""
+    require_role(principal, Role.coordinator)
     items, total = await service.list_page(
         uow.session,
         coordinator_id=coordinator_id,
-        region=region,
+        region=scoped_region(principal, region),
         mode=mode,
         limit=page.limit,
         offset=page.offset,
@@ -50,7 +52,8 @@ async def create_subscription(
     data: SubscriptionCreate, uow: UnitOfWorkDep, principal: PrincipalDep, request: Request
 ) -> SubscriptionPublic:
     """Choose which alert kinds a coordinator receives, immediately or in the daily digest."""
-    created = await service.create(uow.session, data, request.app.state.clock.now())
+    require_role(principal, Role.coordinator)
+    created = await service.create(uow.session, data, request.app.state.clock.now(), principal)
     await uow.commit()
     return created
 
@@ -60,7 +63,8 @@ async def get_subscription(
     subscription_id: UUID, uow: UnitOfWorkDep, principal: PrincipalDep
 ) -> SubscriptionPublic:
     """A subscription by id."""
-    return await service.get(uow.session, subscription_id)
+    require_role(principal, Role.coordinator)
+    return await service.get(uow.session, subscription_id, principal)
 
 
 @router.patch("/{subscription_id}", summary="Change a subscription")
@@ -72,8 +76,9 @@ async def update_subscription(
     request: Request,
 ) -> SubscriptionPublic:
     """Change the kinds or the mode."""
+    require_role(principal, Role.coordinator)
     updated = await service.update(
-        uow.session, subscription_id, data, request.app.state.clock.now()
+        uow.session, subscription_id, data, request.app.state.clock.now(), principal
     )
     await uow.commit()
     return updated
@@ -84,6 +89,7 @@ async def delete_subscription(
     subscription_id: UUID, uow: UnitOfWorkDep, principal: PrincipalDep
 ) -> Response:
     """Remove a subscription; the coordinator then hears nothing in that mode."""
-    await service.delete(uow.session, subscription_id)
+    require_role(principal, Role.coordinator)
+    await service.delete(uow.session, subscription_id, principal)
     await uow.commit()
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -17,6 +17,7 @@ class SubscriptionCreate(BaseModel):
     """A coordinator's wish to receive some alert kinds, immediately or in the daily digest."""
 
     model_config = ConfigDict(
+        extra="forbid",
         json_schema_extra={
             "examples": [
                 {
@@ -25,7 +26,7 @@ class SubscriptionCreate(BaseModel):
                     "kinds": ["target_missed", "behind", "milestone_overdue"],
                 }
             ]
-        }
+        },
     )
 
     coordinator_id: UUID
@@ -41,7 +42,9 @@ class SubscriptionCreate(BaseModel):
 class SubscriptionUpdate(BaseModel):
     """Changes to a subscription; omitted fields stay."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{"kinds": ["target_missed"]}]})
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"kinds": ["target_missed"]}]}
+    )
 
     mode: DeliveryMode | None = None
     kinds: list[AlertKind] | None = Field(None, min_length=1)

@@ -8,7 +8,9 @@ from uuid import UUID
 from sqlalchemy import func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from common.authorization import ensure_visible, region_scope
 from common.problems import Conflict, NotFound, Unprocessable
+from common.security import Principal
 from notifications.alerts.models import Alert, AlertKind
 from notifications.deliveries.models import RecipientType
 from notifications.directory.models import Coordinator, Department
@@ -144,11 +146,14 @@ async def _mode_taken(
 
 
 async def create(
-    session: AsyncSession, data: SubscriptionCreate, now: datetime
+    session: AsyncSession, data: SubscriptionCreate, now: datetime, principal: Principal
 ) -> SubscriptionPublic:
-    """Add a subscription for a known coordinator; one per coordinator and mode."""
+    """Add a subscription for a known coordinator; one per coordinator and mode.
+
+    A coordinator outside the principal's region is answered as unknown.
+    """
     coordinator = await session.get(Coordinator, data.coordinator_id)
-    if coordinator is None:
+    if coordinator is None or not region_scope(principal).covers(coordinator.region):
         raise Unprocessable(
             "Unknown coordinator",
             errors=[{"field": "coordinator_id", "message": "no coordinator with this id"}],
@@ -170,7 +175,9 @@ async def create(
     return _public(subscription, coordinator)
 
 
-async def _load(session: AsyncSession, subscription_id: UUID) -> tuple[Subscription, Coordinator]:
+async def _load(
+    session: AsyncSession, subscription_id: UUID, principal: Principal
+) -> tuple[Subscription, Coordinator]:
     row = (
         await session.exec(
             select(Subscription, Coordinator)
@@ -180,19 +187,26 @@ async def _load(session: AsyncSession, subscription_id: UUID) -> tuple[Subscript
     ).first()
     if row is None:
         raise NotFound(f"Subscription {subscription_id} does not exist")
+    ensure_visible(principal, row[1].region, what=f"Subscription {subscription_id}")
     return row[0], row[1]
 
 
-async def get(session: AsyncSession, subscription_id: UUID) -> SubscriptionPublic:
-    """One subscription."""
-    return _public(*await _load(session, subscription_id))
+async def get(
+    session: AsyncSession, subscription_id: UUID, principal: Principal
+) -> SubscriptionPublic:
+    """One subscription of a coordinator in the principal's region."""
+    return _public(*await _load(session, subscription_id, principal))
 
 
 async def update(
-    session: AsyncSession, subscription_id: UUID, data: SubscriptionUpdate, now: datetime
+    session: AsyncSession,
+    subscription_id: UUID,
+    data: SubscriptionUpdate,
+    now: datetime,
+    principal: Principal,
 ) -> SubscriptionPublic:
     """Change the mode or the kinds of a subscription."""
-    subscription, coordinator = await _load(session, subscription_id)
+    subscription, coordinator = await _load(session, subscription_id, principal)
     if data.mode is not None and data.mode.value != subscription.mode:
         if await _mode_taken(session, subscription.coordinator_id, data.mode, subscription.id):
             raise Conflict(
@@ -208,9 +222,9 @@ async def update(
     return _public(subscription, coordinator)
 
 
-async def delete(session: AsyncSession, subscription_id: UUID) -> None:
+async def delete(session: AsyncSession, subscription_id: UUID, principal: Principal) -> None:
     """Remove a subscription."""
-    subscription, _ = await _load(session, subscription_id)
+    subscription, _ = await _load(session, subscription_id, principal)
     await session.delete(subscription)
 
 
