@@ -1,10 +1,16 @@
 """Fixtures for every test layer; integration and e2e fixtures use the real infrastructure."""
 
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
+from tests.support.auth import TEST_ENVIRONMENT
 from tests.support.infra import create_database, drop_database
+
+# Before any settings object exists: every service built in a test verifies the test tokens,
+# and the projects service signs with the test key.
+os.environ.update(TEST_ENVIRONMENT)
 
 DatabaseFactory = Callable[[str], Awaitable[str]]
 

@@ -18,6 +18,7 @@ from tests.integration.projects_fixtures import (  # noqa: F401 (fixtures)
     seed_region,
     tap_fixture,
 )
+from tests.support.auth import ADMIN
 from tests.support.kafka import of_type
 
 pytestmark = pytest.mark.integration
@@ -121,7 +122,7 @@ async def test_transitions_are_kept_in_history_and_announced_in_order(projects, 
     froms = ["planned"] + [to for to, _ in steps[:-1]]
     assert [
         (h["from_stage"], h["to_stage"], h["comment"], h["changed_by"]) for h in history["items"]
-    ] == [(f, to, comment, "open-mode") for f, (to, comment) in zip(froms, steps, strict=True)]
+    ] == [(f, to, comment, ADMIN.subject) for f, (to, comment) in zip(froms, steps, strict=True)]
     assert [h["changed_at"] for h in history["items"]] == [
         m.isoformat().replace("+00:00", "Z") for m in moments
     ]
@@ -142,7 +143,7 @@ async def test_transitions_are_kept_in_history_and_announced_in_order(projects, 
             from_stage=Stage(f),
             to_stage=Stage(to),
             changed_at=moment,
-            changed_by="open-mode",
+            changed_by=ADMIN.subject,
             comment=comment,
         )
         for f, (to, comment), moment in zip(froms, steps, moments, strict=True)

@@ -3,11 +3,18 @@
 import asyncio
 import socket
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import uvicorn
 from fastapi import FastAPI
+
+from common.security import Principal
+from tests.support.auth import ADMIN, auth_headers
+
+# Long enough for the slowest test to keep using one client; verification still checks it.
+CLIENT_TOKEN_LIFETIME = timedelta(hours=2)
 
 
 def free_port() -> int:
@@ -62,6 +69,9 @@ class RunningService:
             await self._task
         self._server = self._task = None
 
-    def client(self, **kwargs: Any) -> httpx.AsyncClient:
-        """An HTTP client bound to this service."""
-        return httpx.AsyncClient(base_url=self.url, timeout=30, **kwargs)
+    def client(self, principal: Principal | None = ADMIN, **kwargs: Any) -> httpx.AsyncClient:
+        """An HTTP client bound to this service, acting as `principal` (None: no token)."""
+        headers = dict(kwargs.pop("headers", None) or {})
+        if principal is not None:
+            headers = {**auth_headers(principal, expires_in=CLIENT_TOKEN_LIFETIME), **headers}
+        return httpx.AsyncClient(base_url=self.url, timeout=30, headers=headers, **kwargs)

@@ -208,6 +208,28 @@ class MilestoneRemoved(IntegrationEvent):
     region: str
 
 
+class PrincipalKind(StrEnum):
+    """How a principal signs in."""
+
+    user = "user"
+    api_key = "api_key"
+
+
+@contract("principal.upserted", PROJECTS_TOPIC, "subject")
+class PrincipalUpserted(IntegrationEvent):
+    """A user or API key was created or its role, scope or activity changed (never a secret)."""
+
+    subject: str = Field(description="The `sub` of the principal's tokens, e.g. user:<uuid>")
+    kind: PrincipalKind
+    role: str = Field(description="admin, coordinator or department")
+    region: str | None = Field(None, description="Region slug of a coordinator or department")
+    department_id: UUID | None = Field(None, description="The department a department acts for")
+    sector_numbers: list[int] = Field(
+        default_factory=list, description="A coordinator's sectors; empty means the whole region"
+    )
+    active: bool = Field(True, description="False once the user is deactivated or the key revoked")
+
+
 # --- indicators service -----------------------------------------------------------------------
 
 

@@ -1,9 +1,11 @@
 """Settings shared by every service, read from environment variables."""
 
-from typing import Literal
+from typing import Literal, Self
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from common.security import DEVELOPMENT_PUBLIC_KEY_FILE, checked_key_pem, load_public_key
 
 
 class ServiceSettings(BaseSettings):
@@ -78,9 +80,25 @@ class ServiceSettings(BaseSettings):
         32 * 1024 * 1024, ge=1024, description="Larger request bodies are refused with 413"
     )
 
-    auth_mode: Literal["open"] = Field(
-        "open", description="Until token authentication lands every caller acts as admin"
+    jwt_public_key: str | None = Field(
+        None,
+        description="Ed25519 public key verifying access tokens: PEM text or the path of a PEM "
+        "file; required outside development, where the committed development key is refused",
     )
+    jwt_issuer: str = Field("strategy-monitor", min_length=1, description="Expected `iss`")
+    jwt_audience: str = Field("strategy-monitor", min_length=1, description="Expected `aud`")
+
+    @model_validator(mode="after")
+    def _verification_key(self) -> Self:
+        # Resolved here so a service with an unusable key refuses to start, naming the setting.
+        self.jwt_public_key = checked_key_pem(
+            self.jwt_public_key,
+            setting="JWT_PUBLIC_KEY",
+            environment=self.environment,
+            development_file=DEVELOPMENT_PUBLIC_KEY_FILE,
+            public_part=load_public_key,
+        )
+        return self
 
     @property
     def kafka_servers(self) -> list[str]:

@@ -8,6 +8,8 @@ from projects.catalogue.router import router as catalogue_router
 from projects.config import Settings
 from projects.consumers import SUBSCRIPTIONS
 from projects.departments.router import router as departments_router
+from projects.identity.router import auth_router, jwks_router
+from projects.identity.router import router as identity_router
 from projects.milestones.router import router as milestones_router
 from projects.milestones.scheduler import milestone_overdue_scheduler
 from projects.portfolio.router import router as portfolio_router
@@ -15,15 +17,26 @@ from projects.portfolio.router import router as portfolio_router
 
 def build_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
     """The projects service application; tests pass their own settings and clock."""
-    return create_app(
+    app = create_app(
         settings or Settings(),
         title="Projects service",
         description="The strategy catalogue: regions, sectors, departments, projects, their lifecycle and milestones.",
-        routers=[catalogue_router, departments_router, portfolio_router, milestones_router],
+        routers=[
+            identity_router,
+            catalogue_router,
+            departments_router,
+            portfolio_router,
+            milestones_router,
+        ],
         subscriptions=SUBSCRIPTIONS,
         workers=[milestone_overdue_scheduler],
         clock=clock,
     )
+    # Beside the routers above, because those answer only callers who already hold a token.
+    app.include_router(auth_router, prefix="/api/v1")
+    # Where OpenID-style clients look for the verification key: the site root, not /api/v1.
+    app.include_router(jwks_router)
+    return app
 
 
 app = build_app()

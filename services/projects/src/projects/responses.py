@@ -23,6 +23,23 @@ NOT_FOUND = {
         {"type": "about:blank", "title": "Not Found", "status": 404, "detail": "… does not exist"},
     )
 }
+UNAUTHORIZED = {
+    401: _problem(
+        "The credentials do not identify an active user or a live API key",
+        {
+            "type": "about:blank",
+            "title": "Unauthorized",
+            "status": 401,
+            "detail": "Wrong credentials.",
+        },
+    )
+}
+FORBIDDEN = {
+    403: _problem(
+        "The caller's role does not allow this",
+        {"type": "about:blank", "title": "Forbidden", "status": 403, "detail": "Admins only."},
+    )
+}
 CONFLICT = {
     409: _problem(
         "A natural key is taken or the change is not allowed in the current state",

@@ -1,0 +1,84 @@
+"""Access tokens for tests: a keypair made once per test session, and tokens signed with it.
+
+tests/conftest.py puts the public key (and issuer, audience, the projects service's private key)
+into the environment before any settings are built, so every in-process service verifies these
+tokens. Against the running stack (dev keys), `stack_admin_token` asks the projects service.
+"""
+
+import os
+from datetime import UTC, datetime, timedelta
+
+import httpx
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from common.security import Principal, Role, issue_token
+
+ISSUER = "strategy-monitor-tests"
+AUDIENCE = "strategy-monitor-tests"
+SIGNING_KEY = Ed25519PrivateKey.generate()
+PRIVATE_KEY_PEM = SIGNING_KEY.private_bytes(
+    serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+).decode("ascii")
+PUBLIC_KEY_PEM = (
+    SIGNING_KEY.public_key()
+    .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    .decode("ascii")
+)
+TEST_ENVIRONMENT = {
+    "JWT_PUBLIC_KEY": PUBLIC_KEY_PEM,
+    "JWT_PRIVATE_KEY": PRIVATE_KEY_PEM,
+    "JWT_ISSUER": ISSUER,
+    "JWT_AUDIENCE": AUDIENCE,
+}
+
+ADMIN = Principal(subject="user:tests-admin", role=Role.admin)
+
+# The running stack's bootstrap admin (deploy/local/stack.sh passes the same defaults).
+STACK_ADMIN_EMAIL = os.environ.get("STACK_ADMIN_EMAIL", "admin@strategy.example.ru")
+STACK_ADMIN_PASSWORD = os.environ.get("STACK_ADMIN_PASSWORD", "development-admin-password")
+
+
+def token_for(
+    principal: Principal,
+    *,
+    expires_in: timedelta = timedelta(minutes=15),
+    key: Ed25519PrivateKey = SIGNING_KEY,
+    issuer: str = ISSUER,
+    audience: str = AUDIENCE,
+    now: datetime | None = None,
+) -> str:
+    """A token for the principal; a past `now`, another key or audience make it invalid."""
+    return issue_token(
+        principal,
+        private_key=key,
+        issuer=issuer,
+        audience=audience,
+        lifetime=expires_in,
+        now=now or datetime.now(UTC),
+    )
+
+
+def auth_headers(principal: Principal = ADMIN, **token_options) -> dict[str, str]:
+    """The Authorization header carrying a token for the principal."""
+    return {"Authorization": f"Bearer {token_for(principal, **token_options)}"}
+
+
+def stack_admin_token(projects_url: str) -> str:
+    """An admin token from the running stack's projects service (bootstrap credentials)."""
+    response = httpx.post(
+        f"{projects_url}/api/v1/auth/token",
+        data={
+            "grant_type": "password",
+            "username": STACK_ADMIN_EMAIL,
+            "password": STACK_ADMIN_PASSWORD,
+        },
+        timeout=30,
+    )
+    response.raise_for_status()
+    return response.json()["access_token"]
+
+
+def stack_admin_headers(projects_url: str) -> dict[str, str]:
+    """The Authorization header for the running stack's bootstrap admin."""
+    return {"Authorization": f"Bearer {stack_admin_token(projects_url)}"}
