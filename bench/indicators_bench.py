@@ -6,6 +6,12 @@ same body (bench/noop_app.py) and a raw asyncpg transaction inserting the same m
 outbox row. Then a 100 000-row bulk import beside asyncpg copy_records_to_table of the same rows.
 A rate is sustained when at least 95 % of it is achieved without errors and p99 stays under
 one second. Needs the local stack (`make up`).
+
+The service runs as in production (token verification, per-principal rate limit, audit trail,
+outbox relay, Kafka consumer, overdue scanner), with the test signing keys: every request, the
+no-op baseline's included, carries the same admin bearer token. The rate limit stays on, set
+high enough (BENCH_RATE_LIMIT, requests per second) that the bench's one principal never meets
+it. See bench/README.md.
 """
 
 import asyncio
@@ -17,7 +23,7 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -26,6 +32,7 @@ import httpx
 
 from indicators.measurements.service import MEASUREMENT_COLUMNS
 from indicators.periods import Period
+from tests.support.auth import ADMIN, TEST_ENVIRONMENT, auth_headers
 from tests.support.infra import KAFKA_BOOTSTRAP_SERVERS, create_database, drop_database
 from tests.support.services import free_port
 
@@ -35,6 +42,10 @@ STEP_SECONDS = 5
 INDICATORS = 200
 IMPORT_ROWS = 100_000
 PERIODS = [f"{year}-{month:02d}" for year in (2022, 2023) for month in range(1, 13)]
+# Far above any rate the bench offers: the limiter runs on every request but never refuses.
+RATE_LIMIT = os.environ.get("BENCH_RATE_LIMIT", "1000000")
+# One admin token for the whole run (a bench lasts longer than a token's default 15 minutes).
+HEADERS = auth_headers(ADMIN, expires_in=timedelta(hours=3))
 
 
 def plain(url: str) -> str:
@@ -56,6 +67,10 @@ def serve(app: str, port: int, env: dict[str, str]) -> subprocess.Popen:
             "--log-level",
             "warning",
             "--no-access-log",
+            # vegeta keeps connections open between requests: a server closing an idle one
+            # just as vegeta reuses it would count as a failed request.
+            "--timeout-keep-alive",
+            "60",
         ],
         env={**os.environ, **env},
         stdout=subprocess.DEVNULL,
@@ -87,6 +102,7 @@ def load(kind: str, target: str, ids_file: str, rate: int) -> dict:
         text=True,
         check=True,
         cwd=BENCH.parent,
+        env={**os.environ, "BENCH_AUTHORIZATION": HEADERS["Authorization"]},
     )
     return json.loads(output.stdout.strip().splitlines()[-1])
 
@@ -130,7 +146,7 @@ def sustained(name: str, kind: str, target: str, ids_file: str) -> dict | None:
 
 
 async def create_indicators(base_url: str) -> list[str]:
-    async with httpx.AsyncClient(base_url=base_url, timeout=60) as client:
+    async with httpx.AsyncClient(base_url=base_url, timeout=60, headers=HEADERS) as client:
         ids = []
         for n in range(INDICATORS):
             response = await client.post(
@@ -178,7 +194,7 @@ async def bulk_import(base_url: str, lines) -> float:
     body = "indicator_id;period;value;reported_by\n" + "".join(
         f"{i};{p};{str(v).replace('.', ',')};КЦР\n" for i, p, v in lines
     )
-    async with httpx.AsyncClient(base_url=base_url, timeout=600) as client:
+    async with httpx.AsyncClient(base_url=base_url, timeout=600, headers=HEADERS) as client:
         started = time.perf_counter()
         response = await client.post(
             "/api/v1/measurements:import",
@@ -239,6 +255,9 @@ async def main(ids_file: Path) -> None:
         "KAFKA_CONSUMER_GROUP": f"bench-{uuid.uuid4().hex}",
         "KAFKA_AUTO_OFFSET_RESET": "latest",
         "LOG_LEVEL": "WARNING",
+        **TEST_ENVIRONMENT,
+        "RATE_LIMIT_PER_SECOND": RATE_LIMIT,
+        "RATE_LIMIT_BURST": RATE_LIMIT,
         # The bench's 200 indicators owe every month of 2022–2023, long overdue: a scan would
         # announce 4 800 reports at once in the middle of a load step. The scanner is not on
         # the POST path; the first scan runs at start-up, before the indicators exist.

@@ -7,6 +7,8 @@ HTTP load comes from vegeta (Go): a Python client on this two-CPU machine satura
 hundred requests a second and would measure itself rather than the server. The asyncpg
 baseline is a database client, so it stays in Python.
 
+HTTP requests carry the Authorization header given in the environment (BENCH_AUTHORIZATION).
+
 Prints one JSON line: offered and achieved rates, errors, p50 and p99 latency in ms.
 """
 
@@ -33,13 +35,16 @@ def vegeta_step(url_template: str, ids: list[str], rate: float, seconds: float) 
     """One open-loop vegeta attack, POSTing BODY to each indicator in turn."""
     vegeta = shutil.which("vegeta") or str(Path.home() / "go" / "bin" / "vegeta")
     body = base64.b64encode(json.dumps(BODY).encode()).decode()
+    header = {"Content-Type": ["application/json"]}
+    if authorization := os.environ.get("BENCH_AUTHORIZATION"):
+        header["Authorization"] = [authorization]
     with tempfile.NamedTemporaryFile("w", suffix=".targets") as targets:
         for indicator_id in ids:
             target = {
                 "method": "POST",
                 "url": url_template.format(id=indicator_id),
                 "body": body,
-                "header": {"Content-Type": ["application/json"]},
+                "header": header,
             }
             targets.write(json.dumps(target) + "\n")
         targets.flush()
