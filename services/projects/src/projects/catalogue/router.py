@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Response, status
 
+from common.authorization import ensure_visible, require_admin, scoped_region
 from common.pagination import Page, PageDep
 from common.security import PrincipalDep
 from common.web import UnitOfWorkDep
@@ -30,8 +31,8 @@ SectorNumberPath = Annotated[int, Path(ge=1, le=10_000, examples=[1])]
 async def list_regions(
     uow: UnitOfWorkDep, principal: PrincipalDep, page: PageDep
 ) -> Page[RegionPublic]:
-    """Every region by slug."""
-    rows, total = await service.list_regions(uow.session, page)
+    """Every region by slug (a coordinator's or department's own region only)."""
+    rows, total = await service.list_regions(uow.session, page, scoped_region(principal, None))
     return page_of(rows, total, page, RegionPublic.model_validate)
 
 
@@ -45,6 +46,7 @@ async def create_region(
     data: RegionCreate, uow: UnitOfWorkDep, principal: PrincipalDep
 ) -> RegionPublic:
     """A new region; 409 when the slug is taken."""
+    require_admin(principal)
     region = await service.create_region(uow, data)
     await uow.commit()
     return RegionPublic.model_validate(region)
@@ -53,6 +55,7 @@ async def create_region(
 @router.get("/regions/{slug}", summary="Get a region", responses=NOT_FOUND)
 async def get_region(slug: SlugPath, uow: UnitOfWorkDep, principal: PrincipalDep) -> RegionPublic:
     """One region."""
+    ensure_visible(principal, slug, what=f"Region {slug!r}")
     return RegionPublic.model_validate(await service.get_region(uow.session, slug))
 
 
@@ -69,6 +72,7 @@ async def upsert_region(
     principal: PrincipalDep,
 ) -> RegionPublic:
     """Idempotent: 201 when created, 200 otherwise; a rename re-announces the region's projects."""
+    require_admin(principal)
     result = await service.upsert_region(uow, slug, data)
     if result.renamed:
         await announce_projects(uow, slug)
@@ -87,6 +91,7 @@ async def list_sectors(
     slug: SlugPath, uow: UnitOfWorkDep, principal: PrincipalDep, page: PageDep
 ) -> Page[SectorPublic]:
     """A region's sectors by number."""
+    ensure_visible(principal, slug, what=f"Region {slug!r}")
     rows, total = await service.list_sectors(uow.session, slug, page)
     return page_of(rows, total, page, SectorPublic.model_validate)
 
@@ -101,6 +106,7 @@ async def create_sector(
     slug: SlugPath, data: SectorCreate, uow: UnitOfWorkDep, principal: PrincipalDep
 ) -> SectorPublic:
     """A new sector; 409 when the region already has that number."""
+    require_admin(principal)
     sector = await service.create_sector(uow, slug, data)
     await uow.commit()
     return SectorPublic.model_validate(sector)
@@ -111,6 +117,7 @@ async def get_sector(
     slug: SlugPath, number: SectorNumberPath, uow: UnitOfWorkDep, principal: PrincipalDep
 ) -> SectorPublic:
     """One sector of a region."""
+    ensure_visible(principal, slug, what=f"Region {slug!r}")
     return SectorPublic.model_validate(await service.get_sector(uow.session, slug, number))
 
 
@@ -128,6 +135,7 @@ async def upsert_sector(
     principal: PrincipalDep,
 ) -> SectorPublic:
     """Idempotent: 201 when created, 200 otherwise; a rename re-announces the sector's projects."""
+    require_admin(principal)
     result = await service.upsert_sector(uow, slug, number, data)
     if result.renamed:
         await announce_projects(uow, slug, number)

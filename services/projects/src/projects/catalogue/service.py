@@ -68,9 +68,12 @@ async def require_sectors(
         )
 
 
-async def list_regions(session: AsyncSession, page: PageParams) -> tuple[list[Region], int]:
-    """Regions by slug, one page, with the total."""
-    return await paginate(session, select(Region), page, Region.slug)
+async def list_regions(
+    session: AsyncSession, page: PageParams, only: str | None = None
+) -> tuple[list[Region], int]:
+    """Regions by slug (or just the region `only`), one page, with the total."""
+    query = select(Region) if only is None else select(Region).where(Region.slug == only)
+    return await paginate(session, query, page, Region.slug)
 
 
 async def announce_region(uow: UnitOfWork, region: Region) -> None:

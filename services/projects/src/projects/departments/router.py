@@ -5,6 +5,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Response, status
 
+from common.authorization import ensure_visible, require_admin, scoped_region
 from common.pagination import Page, PageDep
 from common.security import PrincipalDep
 from common.web import UnitOfWorkDep
@@ -37,7 +38,9 @@ async def list_departments(
     active: ActiveFilter = None,
 ) -> Page[DepartmentPublic]:
     """Departments, optionally of one region or activity."""
-    rows, total = await service.list_departments(uow.session, page, region=region, active=active)
+    rows, total = await service.list_departments(
+        uow.session, page, region=scoped_region(principal, region), active=active
+    )
     return page_of(rows, total, page, DepartmentPublic.model_validate)
 
 
@@ -51,6 +54,7 @@ async def create_department(
     data: DepartmentCreate, uow: UnitOfWorkDep, principal: PrincipalDep
 ) -> DepartmentPublic:
     """A new department; 409 when its region already has one of that full name."""
+    require_admin(principal)
     department = await service.create_department(uow, data)
     await uow.commit()
     return DepartmentPublic.model_validate(department)
@@ -65,6 +69,7 @@ async def upsert_department(
     data: DepartmentCreate, response: Response, uow: UnitOfWorkDep, principal: PrincipalDep
 ) -> DepartmentPublic:
     """Idempotent load: 201 when created, 200 otherwise; an event only when something changed."""
+    require_admin(principal)
     result = await service.upsert_department(uow, data)
     await uow.commit()
     upsert_status(response, result.created)
@@ -76,7 +81,9 @@ async def get_department(
     department_id: UUID, uow: UnitOfWorkDep, principal: PrincipalDep
 ) -> DepartmentPublic:
     """One department."""
-    return DepartmentPublic.model_validate(await service.get_department(uow.session, department_id))
+    department = await service.get_department(uow.session, department_id)
+    ensure_visible(principal, department.region, what=f"Department {department_id}")
+    return DepartmentPublic.model_validate(department)
 
 
 @router.patch(
@@ -88,6 +95,7 @@ async def update_department(
     department_id: UUID, data: DepartmentUpdate, uow: UnitOfWorkDep, principal: PrincipalDep
 ) -> DepartmentPublic:
     """Change names, emails or the active flag; emits department.upserted when changed."""
+    require_admin(principal)
     department = await service.update_department(uow, department_id, data)
     await uow.commit()
     return DepartmentPublic.model_validate(department)
@@ -102,7 +110,9 @@ async def list_coordinators(
     active: ActiveFilter = None,
 ) -> Page[CoordinatorPublic]:
     """Coordinators, optionally of one region or activity."""
-    rows, total = await service.list_coordinators(uow.session, page, region=region, active=active)
+    rows, total = await service.list_coordinators(
+        uow.session, page, region=scoped_region(principal, region), active=active
+    )
     return page_of(rows, total, page, CoordinatorPublic.model_validate)
 
 
@@ -116,6 +126,7 @@ async def create_coordinator(
     data: CoordinatorCreate, uow: UnitOfWorkDep, principal: PrincipalDep
 ) -> CoordinatorPublic:
     """A new coordinator; 409 when the region already has one with that email."""
+    require_admin(principal)
     coordinator = await service.create_coordinator(uow, data)
     await uow.commit()
     return CoordinatorPublic.model_validate(coordinator)
@@ -130,6 +141,7 @@ async def upsert_coordinator(
     data: CoordinatorCreate, response: Response, uow: UnitOfWorkDep, principal: PrincipalDep
 ) -> CoordinatorPublic:
     """Idempotent load: 201 when created, 200 otherwise; an event only when something changed."""
+    require_admin(principal)
     result = await service.upsert_coordinator(uow, data)
     await uow.commit()
     upsert_status(response, result.created)
@@ -141,9 +153,9 @@ async def get_coordinator(
     coordinator_id: UUID, uow: UnitOfWorkDep, principal: PrincipalDep
 ) -> CoordinatorPublic:
     """One coordinator."""
-    return CoordinatorPublic.model_validate(
-        await service.get_coordinator(uow.session, coordinator_id)
-    )
+    coordinator = await service.get_coordinator(uow.session, coordinator_id)
+    ensure_visible(principal, coordinator.region, what=f"Coordinator {coordinator_id}")
+    return CoordinatorPublic.model_validate(coordinator)
 
 
 @router.patch(
@@ -155,6 +167,7 @@ async def update_coordinator(
     coordinator_id: UUID, data: CoordinatorUpdate, uow: UnitOfWorkDep, principal: PrincipalDep
 ) -> CoordinatorPublic:
     """Change name, email, sectors or the active flag; emits coordinator.upserted when changed."""
+    require_admin(principal)
     coordinator = await service.update_coordinator(uow, coordinator_id, data)
     await uow.commit()
     return CoordinatorPublic.model_validate(coordinator)

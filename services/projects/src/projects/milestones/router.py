@@ -6,8 +6,9 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 
+from common.authorization import require_admin, require_role
 from common.pagination import Page, PageDep
-from common.security import PrincipalDep
+from common.security import PrincipalDep, Role
 from common.web import UnitOfWorkDep
 from projects.dependencies import ClockDep
 from projects.milestones import service
@@ -47,7 +48,9 @@ async def list_milestones(
     ] = None,
 ) -> Page[MilestonePublic]:
     """Milestones by due date."""
-    rows, total = await service.list_milestones(uow.session, project_id, page, status=status_filter)
+    rows, total = await service.list_milestones(
+        uow.session, project_id, page, status=status_filter, principal=principal
+    )
     return page_of(rows, total, page, MilestonePublic.model_validate)
 
 
@@ -66,6 +69,7 @@ async def create_milestone(
     clock: ClockDep,
 ) -> MilestonePublic:
     """A new pending milestone (missed if imported past due); 409 when the title exists."""
+    require_admin(principal)
     milestone = await service.create_milestone(uow, project_id, data, today, clock.now())
     await uow.commit()
     return MilestonePublic.model_validate(milestone)
@@ -86,6 +90,7 @@ async def upsert_milestone(
     clock: ClockDep,
 ) -> MilestonePublic:
     """Idempotent load keyed by (project, title): 201 when created, 200 otherwise."""
+    require_admin(principal)
     result = await service.upsert_milestone(uow, project_id, data, today, clock.now())
     await uow.commit()
     upsert_status(response, result.created)
@@ -97,7 +102,9 @@ async def get_milestone(
     milestone_id: UUID, uow: UnitOfWorkDep, principal: PrincipalDep
 ) -> MilestonePublic:
     """One milestone."""
-    return MilestonePublic.model_validate(await service.get_milestone(uow.session, milestone_id))
+    return MilestonePublic.model_validate(
+        await service.visible_milestone(uow.session, milestone_id, principal)
+    )
 
 
 @router.patch(
@@ -113,6 +120,7 @@ async def update_milestone(
     today: TodayDep,
 ) -> MilestonePublic:
     """Change title, due date or evidence; a missed milestone moved to a later date reopens."""
+    require_admin(principal)
     milestone = await service.update_milestone(uow, milestone_id, data, today)
     await uow.commit()
     return MilestonePublic.model_validate(milestone)
@@ -128,6 +136,7 @@ async def delete_milestone(
     milestone_id: UUID, uow: UnitOfWorkDep, principal: PrincipalDep
 ) -> Response:
     """Remove a milestone."""
+    require_admin(principal)
     await service.delete_milestone(uow, milestone_id)
     await uow.commit()
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -145,7 +154,13 @@ async def reach_milestone(
     clock: ClockDep,
     data: ReachRequest | None = None,
 ) -> MilestonePublic:
-    """Record that a pending (or missed) milestone was reached; emits milestone_reached once."""
-    milestone = await service.reach(uow, milestone_id, data or ReachRequest(), clock.now())
+    """Record that a pending (or missed) milestone was reached; emits milestone_reached once.
+
+    The project's responsible department reports it (admins may too).
+    """
+    require_role(principal, Role.department)
+    milestone = await service.reach(
+        uow, milestone_id, data or ReachRequest(), clock.now(), principal
+    )
     await uow.commit()
     return MilestonePublic.model_validate(milestone)

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from common.authorization import ensure_visible, may_write_for_department
 from common.db import UnitOfWork
 from common.events import (
     MilestoneOverdue,
@@ -16,7 +17,8 @@ from common.events import (
 )
 from common.logging import get_logger
 from common.pagination import PageParams
-from common.problems import Conflict, NotFound, Unprocessable
+from common.problems import Conflict, Forbidden, NotFound, Unprocessable
+from common.security import Principal
 from projects.milestones.models import Milestone
 from projects.milestones.schemas import (
     MilestoneCreate,
@@ -26,7 +28,7 @@ from projects.milestones.schemas import (
 )
 from projects.persistence import Upserted, apply_changes, find_by, flush_or_conflict, paginate
 from projects.portfolio.models import Project
-from projects.portfolio.service import get_project
+from projects.portfolio.service import get_project, visible_project
 from projects.validation import patch_values
 
 log = get_logger(__name__)
@@ -84,15 +86,25 @@ async def get_milestone(
     return milestone
 
 
+async def visible_milestone(
+    session: AsyncSession, milestone_id: UUID, principal: Principal
+) -> Milestone:
+    """The milestone, or 404 when it does not exist or its project is outside the scope."""
+    milestone = await get_milestone(session, milestone_id)
+    await visible_project(session, milestone.project_id, principal)
+    return milestone
+
+
 async def list_milestones(
     session: AsyncSession,
     project_id: UUID,
     page: PageParams,
     *,
     status: MilestoneStatus | None,
+    principal: Principal,
 ) -> tuple[list[Milestone], int]:
     """A project's milestones by due date, optionally of one status, one page, with the total."""
-    await get_project(session, project_id)
+    await visible_project(session, project_id, principal)
     query = select(Milestone).where(Milestone.project_id == project_id)
     if status is not None:
         query = query.where(Milestone.status == status.value)
@@ -204,9 +216,13 @@ async def delete_milestone(uow: UnitOfWork, milestone_id: UUID) -> None:
 
 
 async def reach(
-    uow: UnitOfWork, milestone_id: UUID, data: ReachRequest, now: datetime
+    uow: UnitOfWork, milestone_id: UUID, data: ReachRequest, now: datetime, principal: Principal
 ) -> Milestone:
-    """Mark a pending or missed milestone reached and emit milestone_reached; 409 if it was."""
+    """Mark a pending or missed milestone reached and emit milestone_reached; 409 if it was.
+
+    Only the project's responsible department (or an admin) may; a milestone of a project
+    outside the principal's region is answered as unknown.
+    """
     session = uow.session
     if data.reached_at is not None and data.reached_at > now:
         raise Unprocessable(
@@ -216,12 +232,20 @@ async def reach(
     # The row lock orders this against the overdue scan: whichever commits first, each
     # event is emitted once.
     milestone = await get_milestone(session, milestone_id, lock=True)
+    project = await get_project(session, milestone.project_id)
+    ensure_visible(
+        principal, project.region, project.sector_number, what=f"Milestone {milestone_id}"
+    )
+    if not may_write_for_department(principal, project.responsible_department_id):
+        raise Forbidden(
+            f"milestone {milestone_id} is reported by its project's responsible department",
+            field="milestone_id",
+        )
     if milestone.status == MilestoneStatus.reached:
         raise Conflict(
             f"Milestone {milestone_id} was already reached at {milestone.reached_at.isoformat()}",
             reached_at=milestone.reached_at.isoformat(),
         )
-    project = await get_project(session, milestone.project_id)
     milestone.status = MilestoneStatus.reached.value
     milestone.reached_at = data.reached_at or now
     if data.evidence:

@@ -5,6 +5,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Response, status
 
+from common.authorization import require_admin, scoped_region, scoped_sector
 from common.events import Stage
 from common.pagination import Page, PageDep
 from common.security import PrincipalDep
@@ -47,10 +48,13 @@ async def list_projects(
         ),
     ] = None,
 ) -> Page[ProjectPublic]:
-    """Projects by region, sector and number; with `q`, best name matches first."""
+    """Projects by region, sector and number; with `q`, best name matches first.
+
+    Coordinators and departments see their region (coordinators with sectors, those).
+    """
     filters = service.ProjectFilters(
-        region=region,
-        sector_number=sector,
+        region=scoped_region(principal, region),
+        sector_numbers=scoped_sector(principal, sector),
         department_id=department,
         stages=tuple(stage or ()),
         federal_recommended=federal_recommended,
@@ -70,6 +74,7 @@ async def create_project(
     data: ProjectCreate, uow: UnitOfWorkDep, principal: PrincipalDep
 ) -> ProjectPublic:
     """A new project in the planned stage; 409 when its sector already has that number."""
+    require_admin(principal)
     project = await service.create_project(uow, data)
     await uow.commit()
     return project_public(project)
@@ -84,6 +89,7 @@ async def upsert_project(
     data: ProjectCreate, response: Response, uow: UnitOfWorkDep, principal: PrincipalDep
 ) -> ProjectPublic:
     """Idempotent load: 201 when created, 200 otherwise; an event only when something changed."""
+    require_admin(principal)
     result = await service.upsert_project(uow, data)
     await uow.commit()
     upsert_status(response, result.created)
@@ -95,7 +101,7 @@ async def get_project(
     project_id: UUID, uow: UnitOfWorkDep, principal: PrincipalDep
 ) -> ProjectPublic:
     """One project with the stages it may move to."""
-    return project_public(await service.get_project(uow.session, project_id))
+    return project_public(await service.visible_project(uow.session, project_id, principal))
 
 
 @router.patch(
@@ -107,6 +113,7 @@ async def update_project(
     project_id: UUID, data: ProjectUpdate, uow: UnitOfWorkDep, principal: PrincipalDep
 ) -> ProjectPublic:
     """Change names, texts, tasks or the responsible department; emits project.updated."""
+    require_admin(principal)
     project = await service.update_project(uow, project_id, data)
     await uow.commit()
     return project_public(project)
@@ -145,6 +152,7 @@ async def create_transition(
     clock: ClockDep,
 ) -> TransitionPublic:
     """Record the move in the history and emit project.stage_changed."""
+    require_admin(principal)
     entry = await service.transition(uow, project_id, data, principal, clock.now())
     await uow.commit()
     return TransitionPublic.model_validate(entry)
@@ -160,5 +168,5 @@ async def get_history(
     project_id: UUID, uow: UnitOfWorkDep, principal: PrincipalDep, page: PageDep
 ) -> Page[TransitionPublic]:
     """Every transition, oldest first."""
-    rows, total = await service.history(uow.session, project_id, page)
+    rows, total = await service.history(uow.session, project_id, page, principal)
     return page_of(rows, total, page, TransitionPublic.model_validate)

@@ -8,6 +8,7 @@ from uuid import UUID
 from sqlalchemy import func, literal_column, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from common.authorization import ensure_visible
 from common.db import UnitOfWork
 from common.events import ProjectCreated, ProjectStageChanged, ProjectUpdated, Stage
 from common.logging import get_logger
@@ -40,7 +41,7 @@ class ProjectFilters:
     """What GET /projects narrows the list by; None means any."""
 
     region: str | None = None
-    sector_number: int | None = None
+    sector_numbers: list[int] | None = None
     department_id: UUID | None = None
     stages: tuple[Stage, ...] = ()
     federal_recommended: bool | None = None
@@ -80,6 +81,13 @@ async def get_project(session: AsyncSession, project_id: UUID, *, lock: bool = F
     return project
 
 
+async def visible_project(session: AsyncSession, project_id: UUID, principal: Principal) -> Project:
+    """The project, or 404 when it does not exist or lies outside the principal's scope."""
+    project = await get_project(session, project_id)
+    ensure_visible(principal, project.region, project.sector_number, what=f"Project {project_id}")
+    return project
+
+
 async def list_projects(
     session: AsyncSession, filters: ProjectFilters, page: PageParams
 ) -> tuple[list[Project], int]:
@@ -87,8 +95,8 @@ async def list_projects(
     query = select(Project)
     if filters.region is not None:
         query = query.where(Project.region == filters.region)
-    if filters.sector_number is not None:
-        query = query.where(Project.sector_number == filters.sector_number)
+    if filters.sector_numbers is not None:
+        query = query.where(Project.sector_number.in_(filters.sector_numbers))
     if filters.department_id is not None:
         query = query.where(Project.responsible_department_id == filters.department_id)
     if filters.stages:
@@ -227,9 +235,9 @@ async def transition(
 
 
 async def history(
-    session: AsyncSession, project_id: UUID, page: PageParams
+    session: AsyncSession, project_id: UUID, page: PageParams, principal: Principal
 ) -> tuple[list[StageTransition], int]:
     """A project's transitions, oldest first, one page, with the total."""
-    await get_project(session, project_id)
+    await visible_project(session, project_id, principal)
     query = select(StageTransition).where(StageTransition.project_id == project_id)
     return await paginate(session, query, page, StageTransition.seq)
