@@ -16,15 +16,22 @@ from sqlalchemy import text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from common import metrics
+from common.audit import AuditedUnitOfWork, audit_record, audit_router
 from common.clock import Clock, SystemClock
-from common.db import UnitOfWork, create_engine, session_factory
+from common.db import create_engine, session_factory
 from common.http_guards import HttpGuardsMiddleware
-from common.limits import AnonymousRateLimitMiddleware, TokenBuckets, limit_principal_rate
+from common.limits import (
+    AnonymousRateLimitMiddleware,
+    TokenBuckets,
+    client_address,
+    limit_principal_rate,
+)
 from common.logging import configure_logging
 from common.messaging.consumer import ConsumerRunner, Subscription
 from common.messaging.kafka import kafka_reachable
 from common.messaging.outbox import OutboxRelay
 from common.problems import install_problem_handlers, problem_response
+from common.security import Principal, PrincipalDep
 from common.settings import ServiceSettings
 
 log = structlog.get_logger(__name__)
@@ -167,11 +174,11 @@ def create_app(
     app.add_middleware(RequestContextMiddleware)
     install_problem_handlers(app)
     app.include_router(operations_router())
-    for router in routers:
+    for router in [*routers, audit_router()]:
         app.include_router(
             router,
             prefix="/api/v1",
-            dependencies=[Depends(limit_principal_rate)],
+            dependencies=[Depends(remember_principal), Depends(limit_principal_rate)],
             responses=API_RESPONSES,
         )
     return app
@@ -217,11 +224,37 @@ def operations_router() -> APIRouter:
     return router
 
 
-async def get_uow(request: Request) -> AsyncIterator[UnitOfWork]:
-    """A unit of work for one request; it rolls back unless the route commits."""
+async def remember_principal(request: Request, principal: PrincipalDep) -> None:
+    """Keep the caller of an API route for the audit row its unit of work writes."""
+    request.state.principal = principal
+
+
+async def get_uow(request: Request) -> AsyncIterator[AuditedUnitOfWork]:
+    """A unit of work for one request; it rolls back unless the route commits.
+
+    On the API routers (where the caller is known) a write request's commit also records who
+    wrote what, from where: the audit trail. Routes without a principal, such as the token
+    endpoint that must answer callers without credentials, are not audited here.
+    """
     settings: ServiceSettings = request.app.state.settings
-    async with UnitOfWork(request.app.state.sessions, source=settings.service_name) as uow:
+    principal: Principal | None = getattr(request.state, "principal", None)
+    audit = (
+        audit_record(
+            principal,
+            method=request.method,
+            path=request.url.path,
+            path_params=request.path_params,
+            client_address=client_address(
+                request.scope, trust_forwarded_for=settings.trust_forwarded_for
+            ),
+        )
+        if principal is not None
+        else None
+    )
+    async with AuditedUnitOfWork(
+        request.app.state.sessions, source=settings.service_name, audit=audit
+    ) as uow:
         yield uow
 
 
-UnitOfWorkDep = Annotated[UnitOfWork, Depends(get_uow)]
+UnitOfWorkDep = Annotated[AuditedUnitOfWork, Depends(get_uow)]
