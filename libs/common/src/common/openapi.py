@@ -41,6 +41,7 @@ EVERY_API_ROUTE = {
     429: "Too many requests from this caller; `Retry-After` says when to come back",
 }
 WITH_BODY = {
+    400: "The body is not well-formed (e.g. broken JSON)",
     413: "The body (or its number of rows) is larger than allowed",
     415: "The body's content type is not accepted",
 }

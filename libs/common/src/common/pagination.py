@@ -6,6 +6,8 @@ from fastapi import Depends, Query
 from pydantic import BaseModel
 
 MAX_PAGE_SIZE = 200
+# Far beyond any list here, and inside PostgreSQL's bigint so a huge offset is a 422, not a 500.
+MAX_OFFSET = 1_000_000_000
 T = TypeVar("T")
 
 
@@ -18,7 +20,7 @@ class PageParams(BaseModel):
 
 def page_params(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Items per page")] = 50,
-    offset: Annotated[int, Query(ge=0, description="Items to skip")] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Items to skip")] = 0,
 ) -> PageParams:
     """Read limit and offset from the query string."""
     return PageParams(limit=limit, offset=offset)

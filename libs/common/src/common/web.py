@@ -30,6 +30,7 @@ from common.logging import configure_logging
 from common.messaging.consumer import ConsumerRunner, Subscription
 from common.messaging.kafka import kafka_reachable
 from common.messaging.outbox import OutboxRelay
+from common.openapi import install_problem_documentation
 from common.problems import install_problem_handlers, problem_response
 from common.security import Principal, PrincipalDep
 from common.settings import ServiceSettings
@@ -179,15 +180,9 @@ def create_app(
             router,
             prefix="/api/v1",
             dependencies=[Depends(remember_principal), Depends(limit_principal_rate)],
-            responses=API_RESPONSES,
         )
+    install_problem_documentation(app)
     return app
-
-
-API_RESPONSES: dict[int | str, dict[str, str]] = {
-    403: {"description": "The caller's role or scope does not allow this"},
-    429: {"description": "Too many requests; Retry-After says when to come back"},
-}
 
 
 def operations_router() -> APIRouter:
