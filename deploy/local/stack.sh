@@ -36,6 +36,8 @@ UV_RUN=("${UV_CMD[@]}" run --frozen --quiet)
 
 DB_USER=strategy
 DB_PASSWORD=strategy
+ADMIN_EMAIL="${STRATEGY_ADMIN_EMAIL:-admin@strategy.example.ru}"
+ADMIN_PASSWORD="${STRATEGY_ADMIN_PASSWORD:-development-admin-password}"
 DATABASES=(projects indicators notifications)
 KAFKA_LIBS="$STATE/kafka/libs"
 
@@ -465,11 +467,17 @@ service_port() {
     esac
 }
 
+# Development mode: the services sign and verify access tokens with the committed development
+# keypair (libs/common/src/common/dev_keys). The projects service's prestart creates the admin the
+# tools sign in as (STRATEGY_ADMIN_EMAIL / STRATEGY_ADMIN_PASSWORD, development defaults).
 service_env() {
     printf '%s\0' env "SERVICE_NAME=$1" \
         "DATABASE_URL=postgresql+asyncpg://$DB_USER:$DB_PASSWORD@127.0.0.1:$PG_PORT/$1" \
         "KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:$KAFKA_PORT" SMTP_HOST=127.0.0.1 "SMTP_PORT=$SMTP_PORT" \
         ENVIRONMENT=development
+    if [[ $1 == projects ]]; then
+        printf '%s\0' "BOOTSTRAP_ADMIN_EMAIL=$ADMIN_EMAIL" "BOOTSTRAP_ADMIN_PASSWORD=$ADMIN_PASSWORD"
+    fi
 }
 
 services_up() {

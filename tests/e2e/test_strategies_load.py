@@ -15,8 +15,10 @@ import httpx
 import pytest
 import yaml
 
+from strategies.access import PasswordAuth
 from strategies.load_plan import UNKNOWN_UNIT, Outcome
 from strategies.loader import Services, list_all, load_regions
+from tests.support.auth import stack_admin_headers
 from tests.support.infra import KAFKA_BOOTSTRAP_SERVERS
 from tests.support.kafka import EventTap, Seen
 
@@ -24,6 +26,7 @@ pytestmark = pytest.mark.e2e
 
 PROJECTS_URL = os.environ.get("PROJECTS_URL", "http://127.0.0.1:8001")
 INDICATORS_URL = os.environ.get("INDICATORS_URL", "http://127.0.0.1:8002")
+ADMIN_AUTH = PasswordAuth.admin(PROJECTS_URL)
 DATASETS = [
     Path(__file__).resolve().parents[2] / "data" / "strategies" / f"{slug}.yaml"
     for slug in ("leningrad-oblast", "nenets-ao")
@@ -73,8 +76,8 @@ def loaded_ids() -> set[str]:
     """Ids of the departments, coordinators, projects and indicators of both regions."""
     ids: set[str] = set()
     with (
-        httpx.Client(base_url=PROJECTS_URL, timeout=30) as projects,
-        httpx.Client(base_url=INDICATORS_URL, timeout=30) as indicators,
+        httpx.Client(base_url=PROJECTS_URL, timeout=30, auth=ADMIN_AUTH) as projects,
+        httpx.Client(base_url=INDICATORS_URL, timeout=30, auth=ADMIN_AUTH) as indicators,
     ):
         for slug in SLUGS:
             for client, url in (
@@ -120,7 +123,9 @@ async def test_both_regions_load_completely_and_a_second_load_changes_nothing():
         )
         assert await quiet(tap, about_loaded) == before, "the second load emitted catalogue events"
 
-    async with httpx.AsyncClient(base_url=PROJECTS_URL, timeout=30) as projects:
+    async with httpx.AsyncClient(
+        base_url=PROJECTS_URL, timeout=30, headers=stack_admin_headers(PROJECTS_URL)
+    ) as projects:
         for dataset in datasets:
             slug = dataset["region"]["slug"]
             sectors = (
@@ -139,8 +144,8 @@ async def test_both_regions_load_completely_and_a_second_load_changes_nothing():
             }
 
     with (
-        httpx.Client(base_url=INDICATORS_URL, timeout=30) as indicators,
-        httpx.Client(base_url=PROJECTS_URL, timeout=30) as projects,
+        httpx.Client(base_url=INDICATORS_URL, timeout=30, auth=ADMIN_AUTH) as indicators,
+        httpx.Client(base_url=PROJECTS_URL, timeout=30, auth=ADMIN_AUTH) as projects,
     ):
         for dataset in datasets:
             slug = dataset["region"]["slug"]

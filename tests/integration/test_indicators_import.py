@@ -15,6 +15,7 @@ from tests.integration.indicators_fixtures import (
     indicators_service,
     started,
 )
+from tests.support.auth import ADMIN, auth_headers
 from tests.support.infra import KAFKA_BOOTSTRAP_SERVERS
 from tests.support.kafka import EventTap, of_type
 
@@ -214,7 +215,9 @@ async def test_a_hundred_thousand_rows_are_imported_in_one_go(database_factory):
         ]
         body = (HEADER + "".join(lines)).encode()
         # A fresh connection: building the body outlasts the server's keep-alive timeout.
-        async with httpx.AsyncClient(base_url=svc.url, timeout=300) as importer:
+        async with httpx.AsyncClient(
+            base_url=svc.url, timeout=300, headers=auth_headers(ADMIN)
+        ) as importer:
             response = await importer.post(
                 "/api/v1/measurements:import", content=body, headers={"content-type": "text/csv"}
             )

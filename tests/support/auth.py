@@ -2,17 +2,16 @@
 
 tests/conftest.py puts the public key (and issuer, audience, the projects service's private key)
 into the environment before any settings are built, so every in-process service verifies these
-tokens. Against the running stack (dev keys), `stack_admin_token` asks the projects service.
+tokens. The running stack has keys of its own: `stack_admin_headers` asks its projects service.
 """
 
-import os
 from datetime import UTC, datetime, timedelta
 
-import httpx
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from common.security import Principal, Role, issue_token
+from strategies.access import admin_credentials, password_token
 
 ISSUER = "strategy-monitor-tests"
 AUDIENCE = "strategy-monitor-tests"
@@ -33,10 +32,6 @@ TEST_ENVIRONMENT = {
 }
 
 ADMIN = Principal(subject="user:tests-admin", role=Role.admin)
-
-# The running stack's bootstrap admin (deploy/local/stack.sh passes the same defaults).
-STACK_ADMIN_EMAIL = os.environ.get("STACK_ADMIN_EMAIL", "admin@strategy.example.ru")
-STACK_ADMIN_PASSWORD = os.environ.get("STACK_ADMIN_PASSWORD", "development-admin-password")
 
 
 def token_for(
@@ -64,21 +59,7 @@ def auth_headers(principal: Principal = ADMIN, **token_options) -> dict[str, str
     return {"Authorization": f"Bearer {token_for(principal, **token_options)}"}
 
 
-def stack_admin_token(projects_url: str) -> str:
-    """An admin token from the running stack's projects service (bootstrap credentials)."""
-    response = httpx.post(
-        f"{projects_url}/api/v1/auth/token",
-        data={
-            "grant_type": "password",
-            "username": STACK_ADMIN_EMAIL,
-            "password": STACK_ADMIN_PASSWORD,
-        },
-        timeout=30,
-    )
-    response.raise_for_status()
-    return response.json()["access_token"]
-
-
 def stack_admin_headers(projects_url: str) -> dict[str, str]:
-    """The Authorization header for the running stack's bootstrap admin."""
-    return {"Authorization": f"Bearer {stack_admin_token(projects_url)}"}
+    """The Authorization header for the running stack's admin (STRATEGY_ADMIN_* credentials)."""
+    token = password_token(projects_url, *admin_credentials())["access_token"]
+    return {"Authorization": f"Bearer {token}"}

@@ -6,6 +6,7 @@ from pydantic import BaseModel
 
 from common.settings import ServiceSettings
 from common.web import create_app
+from tests.support.auth import ADMIN, auth_headers
 
 router = APIRouter()
 
@@ -32,7 +33,9 @@ def client() -> httpx.AsyncClient:
         log_json=False,
     )
     app = create_app(settings, title="t", description="t", routers=[router])
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://t", headers=auth_headers(ADMIN)
+    )
 
 
 async def test_declared_oversized_body_is_refused_with_413():

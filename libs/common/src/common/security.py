@@ -56,9 +56,6 @@ class Principal(BaseModel):
     sector_numbers: list[int] = []
 
 
-OPEN_MODE_PRINCIPAL = Principal(subject="open-mode", role=Role.admin)
-
-
 class InvalidToken(Exception):
     """A bearer token that is malformed, forged, expired or meant for someone else."""
 
@@ -250,9 +247,6 @@ async def current_principal(
 ) -> Principal:
     """The caller named by the bearer token; 401 without a trustworthy one."""
     if credentials is None:
-        # Until enforcement is switched on, a request without a token still acts as admin.
-        return OPEN_MODE_PRINCIPAL
-    if credentials.scheme.lower() != "bearer":
         raise unauthorized("An access token is required: Authorization: Bearer <token>.")
     try:
         return token_verifier(request).verify(credentials.credentials)

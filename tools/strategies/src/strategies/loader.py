@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 
+from strategies.access import AccessError, PasswordAuth
 from strategies.load_plan import (
     KINDS,
     Change,
@@ -60,10 +61,11 @@ class Services:
 
     @classmethod
     def connect(cls, projects_url: str, indicators_url: str, timeout: float = 30.0) -> "Services":
-        """Clients for the given base URLs."""
+        """Clients for the given base URLs, signed in as the admin the environment names."""
+        auth = PasswordAuth.admin(projects_url)
         return cls(
-            projects=httpx.Client(base_url=projects_url, timeout=timeout),
-            indicators=httpx.Client(base_url=indicators_url, timeout=timeout),
+            projects=httpx.Client(base_url=projects_url, timeout=timeout, auth=auth),
+            indicators=httpx.Client(base_url=indicators_url, timeout=timeout, auth=auth),
         )
 
     def close(self) -> None:
@@ -331,7 +333,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         total = load_regions(
             paths, services, emails_file=args.emails, coordinators_file=args.coordinators
         )
-    except (DatasetError, LoadError) as exc:
+    except (DatasetError, LoadError, AccessError) as exc:
         print(f"load-strategy: error: {exc}", file=sys.stderr)
         return 1
     finally:
