@@ -192,6 +192,21 @@ def test_a_coordinators_copy_alone_is_not_enough():
     assert missing == ["1.1.1 отстаёт: письма отделу на почтовом сервере нет"]
 
 
+def test_a_departments_email_held_for_the_digest_is_named_as_such():
+    # Over its hourly cap the department gets the alert in tomorrow's digest, not now.
+    held = delivery("kcr@lo.ru", status="pending", channel="digest")
+    missing = missing_emails(
+        [BEHIND_STORY],
+        {"leningrad-oblast": [alert("a-1", "ind-1", "behind")]},
+        {"a-1": [held]},
+        {},
+        NOW,
+    )
+    assert missing == [
+        "1.1.1 отстаёт: письмо отделу отложено в ежедневную сводку (лимит писем в час)"
+    ]
+
+
 def test_alerts_match_by_subject_and_by_the_kind_that_opened_or_resolved_them():
     reached = Expectation("leningrad-oblast", "ms-1", ("milestone_reached",), "1.2 достигнута")
     alerts = [

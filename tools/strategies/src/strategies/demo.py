@@ -300,6 +300,10 @@ def delivery_gap(
     return None
 
 
+def _held_for_digest(delivery: Mapping[str, Any]) -> bool:
+    return delivery["status"] == "digested" or delivery["channel"] == "digest"
+
+
 def missing_emails(
     expected: Sequence[Expectation],
     alerts: Mapping[str, Sequence[Mapping[str, Any]]],
@@ -324,8 +328,13 @@ def missing_emails(
             and bare_message_id(d["message_id"]) in mailbox
             for d in emails
         )
+        held = any(d["recipient_type"] == "department" and _held_for_digest(d) for d in emails)
         if not to_department and not gaps:
-            gaps.append("письма отделу на почтовом сервере нет")
+            gaps.append(
+                "письмо отделу отложено в ежедневную сводку (лимит писем в час)"
+                if held
+                else "письма отделу на почтовом сервере нет"
+            )
         missing.extend(f"{expectation.story}: {gap}" for gap in gaps)
     return missing
 
@@ -413,7 +422,7 @@ def _whereabouts(delivery: Mapping[str, Any], mailbox: Mapping[str, str], mail_u
         if server_id is None:
             return "[нет на почтовом сервере]"
         return f"{mail_url}/api/v1/message/{server_id}"
-    if delivery["status"] == "digested" or delivery["channel"] == "digest":
+    if _held_for_digest(delivery):
         return "[в ежедневной сводке: лимит писем в час]"
     return {
         "pending": "[ожидает отправки]",
