@@ -7,6 +7,7 @@ signature, expiry, issuer and audience; no request ever calls the projects servi
 import base64
 import hashlib
 import json
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -29,6 +30,8 @@ if TYPE_CHECKING:
 ALGORITHM = "EdDSA"
 # Tolerated clock difference between the issuer and a verifier, for exp, nbf and iat.
 LEEWAY_SECONDS = 10
+# Verified tokens a service remembers (see TokenVerifier); far more than its active clients.
+VERIFIED_TOKENS_KEPT = 4096
 # The committed keypair, for development only: any other environment refuses to start with it.
 DEV_KEYS = Path(__file__).parent / "dev_keys"
 DEVELOPMENT_PRIVATE_KEY_FILE = DEV_KEYS / "dev-jwt-private.pem"
@@ -178,10 +181,22 @@ def issue_token(
 class TokenVerifier:
     """Checks a bearer token's signature, expiry, issuer and audience; maps its claims."""
 
-    def __init__(self, public_key: Ed25519PublicKey, *, issuer: str, audience: str) -> None:
+    def __init__(
+        self,
+        public_key: Ed25519PublicKey,
+        *,
+        issuer: str,
+        audience: str,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._public_key = public_key
         self._issuer = issuer
         self._audience = audience
+        self._clock = clock
+        # A client sends one token with every request until it expires; checking its signature
+        # and claims again each time cost more than the rest of authenticating a request. Only
+        # tokens that passed are kept, each until its expiry plus the leeway verification allows.
+        self._verified: dict[str, tuple[Principal, float]] = {}
 
     @classmethod
     def from_settings(cls, settings: "ServiceSettings") -> "TokenVerifier":
@@ -194,6 +209,21 @@ class TokenVerifier:
 
     def verify(self, token: str) -> Principal:
         """The principal the token names; InvalidToken when it cannot be trusted."""
+        cached = self._verified.get(token)
+        if cached is not None:
+            principal, valid_until = cached
+            if self._clock() < valid_until:
+                return principal.model_copy(deep=True)
+            del self._verified[token]
+        principal, expires_at = self._check(token)
+        if len(self._verified) >= VERIFIED_TOKENS_KEPT:
+            # Dicts keep insertion order: the oldest entry makes room.
+            del self._verified[next(iter(self._verified))]
+        self._verified[token] = (principal, expires_at + LEEWAY_SECONDS)
+        return principal.model_copy(deep=True)
+
+    def _check(self, token: str) -> tuple[Principal, float]:
+        """The principal and expiry (epoch seconds) of a token whose signature and claims hold."""
         try:
             claims = jwt.decode(
                 token,
@@ -209,7 +239,7 @@ class TokenVerifier:
         except jwt.PyJWTError as exc:
             raise InvalidToken("The access token is not valid.") from exc
         try:
-            return Principal(
+            principal = Principal(
                 subject=claims["sub"],
                 role=claims.get("role"),
                 region=claims.get("region"),
@@ -218,6 +248,7 @@ class TokenVerifier:
             )
         except ValidationError as exc:
             raise InvalidToken("The access token does not name a valid principal.") from exc
+        return principal, float(claims["exp"])
 
 
 bearer_scheme = HTTPBearer(
