@@ -170,7 +170,7 @@ async def test_limits_answer_413_and_429(database_factory):
 
 async def test_writes_are_audited_for_admins(projects):
     admin = projects.client
-    slug, owner, _, milestone = await region_with_project(admin)
+    slug, owner, project, milestone = await region_with_project(admin)
     principal = department(slug, owner["id"])
     async with projects.service.client(principal) as client:
         ok(await client.post(f"{API}/milestones/{milestone['id']}/reach", json={}))
@@ -187,3 +187,8 @@ async def test_writes_are_audited_for_admins(projects):
     # The admin's seeding is there too: region, sectors, department, project, milestone.
     assert everything["total"] == 7
     assert {e["role"] for e in everything["items"]} == {"admin", "department"}
+    created = {(e["path"], e["object_id"]) for e in everything["items"] if e["role"] == "admin"}
+    # A POST to a collection names the object it created.
+    assert (f"{API}/projects", project["id"]) in created
+    assert (f"{API}/departments", owner["id"]) in created
+    assert (f"{API}/projects/{project['id']}/milestones", milestone["id"]) in created

@@ -84,6 +84,11 @@ class AuditedUnitOfWork(UnitOfWork):
         super().__init__(sessions, source=source)
         self.audit = audit
 
+    def audit_object(self, object_id: object) -> None:
+        """Name the object a write created, which a path to a collection does not name."""
+        if self.audit is not None:
+            self.audit.object_id = str(object_id)
+
     async def commit(self) -> None:
         """Insert the audit row (for a write request), then commit."""
         if self.audit is not None:

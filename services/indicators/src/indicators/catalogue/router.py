@@ -42,6 +42,7 @@ async def upsert_indicator(
     require_admin(principal)
     try:
         indicator, created = await service.upsert_indicator(uow, body)
+        uow.audit_object(indicator.id)
         await uow.commit()
     except IntegrityError as exc:
         raise Conflict("the indicator was created concurrently; retry", field="name") from exc

@@ -54,6 +54,7 @@ async def create_subscription(
     """Choose which alert kinds a coordinator receives, immediately or in the daily digest."""
     require_role(principal, Role.coordinator)
     created = await service.create(uow.session, data, request.app.state.clock.now(), principal)
+    uow.audit_object(created.id)
     await uow.commit()
     return created
 

@@ -48,6 +48,7 @@ async def create_region(
     """A new region; 409 when the slug is taken."""
     require_admin(principal)
     region = await service.create_region(uow, data)
+    uow.audit_object(region.slug)
     await uow.commit()
     return RegionPublic.model_validate(region)
 
@@ -108,6 +109,7 @@ async def create_sector(
     """A new sector; 409 when the region already has that number."""
     require_admin(principal)
     sector = await service.create_sector(uow, slug, data)
+    uow.audit_object(sector.number)
     await uow.commit()
     return SectorPublic.model_validate(sector)
 

@@ -56,6 +56,7 @@ async def create_department(
     """A new department; 409 when its region already has one of that full name."""
     require_admin(principal)
     department = await service.create_department(uow, data)
+    uow.audit_object(department.id)
     await uow.commit()
     return DepartmentPublic.model_validate(department)
 
@@ -71,6 +72,7 @@ async def upsert_department(
     """Idempotent load: 201 when created, 200 otherwise; an event only when something changed."""
     require_admin(principal)
     result = await service.upsert_department(uow, data)
+    uow.audit_object(result.row.id)
     await uow.commit()
     upsert_status(response, result.created)
     return DepartmentPublic.model_validate(result.row)
@@ -128,6 +130,7 @@ async def create_coordinator(
     """A new coordinator; 409 when the region already has one with that email."""
     require_admin(principal)
     coordinator = await service.create_coordinator(uow, data)
+    uow.audit_object(coordinator.id)
     await uow.commit()
     return CoordinatorPublic.model_validate(coordinator)
 
@@ -143,6 +146,7 @@ async def upsert_coordinator(
     """Idempotent load: 201 when created, 200 otherwise; an event only when something changed."""
     require_admin(principal)
     result = await service.upsert_coordinator(uow, data)
+    uow.audit_object(result.row.id)
     await uow.commit()
     upsert_status(response, result.created)
     return CoordinatorPublic.model_validate(result.row)

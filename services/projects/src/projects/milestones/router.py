@@ -71,6 +71,7 @@ async def create_milestone(
     """A new pending milestone (missed if imported past due); 409 when the title exists."""
     require_admin(principal)
     milestone = await service.create_milestone(uow, project_id, data, today, clock.now())
+    uow.audit_object(milestone.id)
     await uow.commit()
     return MilestonePublic.model_validate(milestone)
 
@@ -92,6 +93,7 @@ async def upsert_milestone(
     """Idempotent load keyed by (project, title): 201 when created, 200 otherwise."""
     require_admin(principal)
     result = await service.upsert_milestone(uow, project_id, data, today, clock.now())
+    uow.audit_object(result.row.id)
     await uow.commit()
     upsert_status(response, result.created)
     return MilestonePublic.model_validate(result.row)

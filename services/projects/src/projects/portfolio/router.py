@@ -76,6 +76,7 @@ async def create_project(
     """A new project in the planned stage; 409 when its sector already has that number."""
     require_admin(principal)
     project = await service.create_project(uow, data)
+    uow.audit_object(project.id)
     await uow.commit()
     return project_public(project)
 
@@ -91,6 +92,7 @@ async def upsert_project(
     """Idempotent load: 201 when created, 200 otherwise; an event only when something changed."""
     require_admin(principal)
     result = await service.upsert_project(uow, data)
+    uow.audit_object(result.row.id)
     await uow.commit()
     upsert_status(response, result.created)
     return project_public(result.row)
