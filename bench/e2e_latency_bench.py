@@ -115,7 +115,7 @@ class Figures:
         return (
             f"  {self.name:<28} p50 {quantile(ms, 0.5):7.1f} ms  p99 {quantile(ms, 0.99):7.1f} ms"
             f"  max {max(ms):7.1f} ms  emails {len(ms)}/{self.sent}  lost {self.lost}"
-            f"  failed POSTs {sum(self.errors.values())} {dict(self.errors) or ''}"
+            + (f"  failed POSTs {self.errors.total()} {dict(self.errors)}" if self.errors else "")
         )
 
 
