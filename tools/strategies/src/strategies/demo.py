@@ -25,6 +25,7 @@ from typing import Any
 
 import httpx
 
+from strategies.access import AccessError, PasswordAuth
 from strategies.load_plan import read_dataset
 from strategies.loader import REPO_ROOT, LoadError, list_all, problem_text, request
 
@@ -51,6 +52,10 @@ FORECAST_NAME = "Доля заявлений на получение услуг,
 FORECAST_BASELINE = Decimal(60)
 FORECAST_TARGET = Decimal(100)
 FORECAST_QUARTERS = (Decimal(75), Decimal(82), Decimal(90))
+# Who signs in after the demo (development passwords, printed): a department of one region and
+# the coordinator of the other.
+DEMO_DEPARTMENT = ("leningrad-oblast", "demo-department@lenreg.ru", "demo-department-password")
+DEMO_COORDINATOR = ("nenets-ao", "demo-coordinator@adm-nao.ru", "demo-coordinator-password")
 WAIT_POLL_SECONDS = 2.0
 MAIL_UI = "http://127.0.0.1:8025"
 # Page size of the mail server's message list (Mailpit API: `start`, `limit`, newest first).
@@ -416,6 +421,44 @@ def report_lines(
             yield f"  • {delivery['recipient']}: {delivery['subject']}\n    {where}"
 
 
+def sign_in_lines(clients: Clients, args: argparse.Namespace) -> Iterator[str]:
+    """Create the demo department user and coordinator (once); how each gets a token."""
+    region, email, password = DEMO_DEPARTMENT
+    departments = list_all(clients.projects, "/api/v1/departments", {"region": region})
+    if not departments:
+        raise LoadError(f"{region}: no departments loaded; run `load-strategy {region}` first")
+    department = departments[0]
+    users = [
+        (
+            f"отдел «{department['short_name']}»",
+            email,
+            password,
+            {"role": "department", "department_id": department["id"]},
+        ),
+        (
+            f"координатор {DEMO_COORDINATOR[0]}",
+            DEMO_COORDINATOR[1],
+            DEMO_COORDINATOR[2],
+            {"role": "coordinator", "region": DEMO_COORDINATOR[0]},
+        ),
+    ]
+    yield "\nВход для демонстрационных пользователей (пароль → токен доступа на 15 минут):"
+    for who, login, secret, scope in users:
+        body = {"email": login, "name": f"Демонстрация: {who}", "password": secret, **scope}
+        response = request(clients.projects, "POST", "/api/v1/users", json=body)
+        # 409: an earlier run created the user with the same password.
+        if response.status_code not in (201, 409):
+            raise LoadError(f"POST /api/v1/users ({login}): {problem_text(response)}")
+        yield (
+            f"  {who}: curl -s -X POST {args.projects_url}/api/v1/auth/token "
+            f"-d grant_type=password -d username={login} -d password={secret}"
+        )
+    yield (
+        f"  затем, например: curl -s -H 'Authorization: Bearer <access_token>' "
+        f"'{args.indicators_url}/api/v1/behind?region={DEMO_COORDINATOR[0]}'"
+    )
+
+
 def _whereabouts(delivery: Mapping[str, Any], mailbox: Mapping[str, str], mail_url: str) -> str:
     if delivery["status"] == "sent":
         server_id = mailbox.get(bare_message_id(delivery["message_id"]))
@@ -455,10 +498,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "something did not arrive in time)",
     )
     args = parser.parse_args(argv)
+    admin = PasswordAuth.admin(args.projects_url)
     clients = Clients(
-        projects=httpx.Client(base_url=args.projects_url, timeout=30),
-        indicators=httpx.Client(base_url=args.indicators_url, timeout=60),
-        notifications=httpx.Client(base_url=args.notifications_url, timeout=30),
+        projects=httpx.Client(base_url=args.projects_url, timeout=30, auth=admin),
+        indicators=httpx.Client(base_url=args.indicators_url, timeout=60, auth=admin),
+        notifications=httpx.Client(base_url=args.notifications_url, timeout=30, auth=admin),
         mail=httpx.Client(base_url=args.mail_url, timeout=30),
     )
     try:
@@ -471,7 +515,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\nДемонстрация остановлена.")
         return 0
-    except LoadError as exc:
+    except (LoadError, AccessError) as exc:
         print(f"strategy-demo: error: {exc}", file=sys.stderr)
         return 1
     finally:
@@ -553,4 +597,6 @@ def run(clients: Clients, args: argparse.Namespace) -> list[str]:
         f"\nПисьма на почтовом сервере: {mail_url}/api/v1/messages (у каждого письма выше — его "
         f"адрес); под docker-compose Mailpit показывает их и в веб-интерфейсе {mail_url}"
     )
+    for line in sign_in_lines(clients, args):
+        print(line)
     return missing
