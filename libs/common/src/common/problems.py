@@ -7,6 +7,7 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_JSON = "application/problem+json"
@@ -115,9 +116,36 @@ def install_problem_handlers(app: FastAPI) -> None:
             422, detail, title="Invalid request", errors=errors, instance=request.url.path
         )
 
+    @app.exception_handler(DBAPIError)
+    async def _database(request: Request, exc: DBAPIError) -> JSONResponse:
+        sqlstate = database_error_code(exc)
+        # Class 22 ("data exception"): a value from the request the column cannot hold, such as
+        # a number beyond its range or a NUL character in text. The client's error, not ours.
+        if sqlstate.startswith("22"):
+            log.warning("value refused by the database", path=request.url.path, sqlstate=sqlstate)
+            return problem_response(
+                422,
+                "A value cannot be stored: a number is out of range or a text contains a "
+                "character that is not allowed (such as NUL).",
+                title="Invalid request",
+                instance=request.url.path,
+            )
+        return _internal_error(request)
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error", path=request.url.path)
-        return problem_response(
-            500, "Internal error; it has been logged.", instance=request.url.path
-        )
+        return _internal_error(request)
+
+
+def _internal_error(request: Request) -> JSONResponse:
+    log.exception("unhandled error", path=request.url.path)
+    return problem_response(500, "Internal error; it has been logged.", instance=request.url.path)
+
+
+def database_error_code(exc: DBAPIError) -> str:
+    """The SQLSTATE behind a driver error ('' when the driver gave none)."""
+    for candidate in (exc.orig, getattr(exc.orig, "__cause__", None)):
+        code = getattr(candidate, "sqlstate", None)
+        if code:
+            return str(code)
+    return ""
