@@ -58,7 +58,7 @@ async def list_indicators(
     region: str | None = None,
     project_id: UUID | None = None,
     department_id: UUID | None = None,
-    sector: Annotated[int | None, Query(ge=1)] = None,
+    sector: Annotated[int | None, Query(ge=1, le=10_000)] = None,
     status: StatusFilter | None = None,
 ) -> Page[IndicatorPublic]:
     """Every filter given must hold; status `no_data` means nothing evaluated yet.
@@ -142,7 +142,7 @@ async def behind(
     page: PageDep,
     region: str | None = None,
     department_id: UUID | None = None,
-    sector: Annotated[int | None, Query(ge=1)] = None,
+    sector: Annotated[int | None, Query(ge=1, le=10_000)] = None,
     include_at_risk: bool = False,
 ) -> Page[IndicatorPublic]:
     """Ordered by the gap in % of the expected value, most negative first."""

@@ -24,7 +24,7 @@ async def list_alerts(
     principal: PrincipalDep,
     page: PageDep,
     region: Annotated[str | None, Query(examples=["leningrad-oblast"])] = None,
-    sector: Annotated[int | None, Query(ge=1, description="Sector number")] = None,
+    sector: Annotated[int | None, Query(ge=1, le=10_000, description="Sector number")] = None,
     department_id: UUID | None = None,
     kind: AlertKind | None = None,
     state: AlertState | None = None,

@@ -23,7 +23,9 @@ from projects.validation import SLUG_PATTERN
 
 router = APIRouter(tags=["catalogue"])
 
-SlugPath = Annotated[str, Path(pattern=SLUG_PATTERN, examples=["leningrad-oblast"])]
+SlugPath = Annotated[
+    str, Path(pattern=SLUG_PATTERN, min_length=2, max_length=64, examples=["leningrad-oblast"])
+]
 SectorNumberPath = Annotated[int, Path(ge=1, le=10_000, examples=[1])]
 
 

@@ -34,7 +34,7 @@ async def list_projects(
     region: Annotated[
         str | None, Query(pattern=SLUG_PATTERN, examples=["leningrad-oblast"])
     ] = None,
-    sector: Annotated[int | None, Query(ge=1, description="Sector number")] = None,
+    sector: Annotated[int | None, Query(ge=1, le=10_000, description="Sector number")] = None,
     department: Annotated[UUID | None, Query(description="Responsible department id")] = None,
     stage: Annotated[list[Stage] | None, Query(description="Any of these stages")] = None,
     federal_recommended: bool | None = None,
