@@ -45,6 +45,9 @@ def _audit_columns() -> list[sa.Column]:
 
 
 audit_log = sa.Table(AUDIT_TABLE, sa.MetaData(), *_audit_columns())
+# One statement for every request, its values bound as parameters: building and coercing
+# `insert().values(...)` anew cost more than the rest of the commit.
+INSERT_AUDIT_ROW = sa.insert(audit_log)
 
 
 def create_audit_table() -> None:
@@ -92,7 +95,7 @@ class AuditedUnitOfWork(UnitOfWork):
     async def commit(self) -> None:
         """Insert the audit row (for a write request), then commit."""
         if self.audit is not None:
-            await self.session.exec(sa.insert(audit_log).values(**self.audit.model_dump()))
+            await self.session.exec(INSERT_AUDIT_ROW, params=self.audit.model_dump())
         await super().commit()
 
 
