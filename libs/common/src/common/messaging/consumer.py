@@ -151,26 +151,67 @@ class ConsumerRunner:
                     await consumer.position(tp)
                 self.ready.set()
             for tp, records in batches.items():
-                for record in records:
-                    if not await self._process(record, producer):
-                        return  # stopping while a transient error was being retried
-                    await consumer.commit({tp: record.offset + 1})
+                if await self._apply_together(records):
+                    await consumer.commit({tp: records[-1].offset + 1})
+                else:
+                    for record in records:
+                        if not await self._process(record, producer):
+                            return  # stopping while a transient error was being retried
+                        await consumer.commit({tp: record.offset + 1})
                 self._report_lag(consumer, tp, records[-1].offset + 1)
+
+    async def _apply_together(self, records: list[ConsumerRecord]) -> bool:
+        """Apply a fetched run of records in one transaction; False leaves them to one-by-one.
+
+        One commit per batch instead of per event is what lets a consumer keep up with a burst.
+        Any failure (a malformed record, a handler error, the database away) rolls the whole
+        batch back, and the records are then taken one at a time with their own retries and
+        dead-lettering, so a batch changes the cost, never the outcome.
+        """
+        if len(records) < 2:
+            return False
+        outcomes: list[tuple[str, str]] = []
+        try:
+            async with UnitOfWork(self._sessions, source=self._source) as uow:
+                for record in records:
+                    event_type = self._event_type(record)
+                    if event_type is not None and event_type not in self._handlers:
+                        outcomes.append((event_type, "ignored"))
+                        continue
+                    envelope = decode(record.headers, record.value)
+                    outcome = await self._claim_and_handle(uow, envelope)
+                    outcomes.append((envelope.type, outcome))
+                    # Each handler reads the database afresh, as it would in a transaction
+                    # of its own, rather than objects an earlier handler left in the session.
+                    await uow.session.flush()
+                    uow.session.expunge_all()
+                await uow.commit()
+        except Exception as exc:
+            log.info("batch handed to one-by-one processing", consumer=self.name, error=repr(exc))
+            return False
+        for event_type, outcome in outcomes:
+            metrics.CONSUMED.labels(self.name, event_type, outcome).inc()
+        log.info("events consumed", consumer=self.name, count=len(records))
+        return True
+
+    @staticmethod
+    def _event_type(record: ConsumerRecord) -> str | None:
+        value = next((v for k, v in record.headers or [] if k == "ce_type"), None)
+        return value.decode(errors="replace") if value else None
 
     async def _process(self, record: ConsumerRecord, producer) -> bool:
         """Apply one record; False only if stopping interrupted its retries."""
-        event_type = next((v for k, v in record.headers or [] if k == "ce_type"), b"")
-        if event_type and event_type.decode(errors="replace") not in self._handlers:
+        event_type = self._event_type(record)
+        if event_type is not None and event_type not in self._handlers:
             # Another consumer's event, or a newer producer's type this build does not know yet:
             # not ours to judge, so it is neither decoded nor dead-lettered.
-            metrics.CONSUMED.labels(self.name, event_type.decode(errors="replace"), "ignored").inc()
+            metrics.CONSUMED.labels(self.name, event_type, "ignored").inc()
             return True
         try:
             envelope = decode(record.headers, record.value)
         except MalformedEvent as exc:
             await self._dead_letter(producer, record, exc, attempts=1)
             return True
-        handler = self._handlers[envelope.type]
         attempts = 0
         with structlog.contextvars.bound_contextvars(
             event_id=str(envelope.id), event_type=envelope.type, request_id=envelope.request_id
@@ -178,7 +219,7 @@ class ConsumerRunner:
             while True:
                 attempts += 1
                 try:
-                    outcome = await self._apply(envelope, handler)
+                    outcome = await self._apply(envelope)
                     metrics.CONSUMED.labels(self.name, envelope.type, outcome).inc()
                     log.info("event consumed", consumer=self.name, outcome=outcome)
                     return True
@@ -200,19 +241,24 @@ class ConsumerRunner:
                     if await self._sleep(delay):
                         return False
 
-    async def _apply(self, envelope: Envelope, handler: Handler) -> str:
+    async def _apply(self, envelope: Envelope) -> str:
         async with UnitOfWork(self._sessions, source=self._source) as uow:
-            claimed = await uow.session.exec(
-                insert(ProcessedEvent)
-                .values(consumer=self.name, event_id=envelope.id)
-                .on_conflict_do_nothing()
-                .returning(ProcessedEvent.event_id)
-            )
-            if claimed.first() is None:
-                return "duplicate"
-            await handler(envelope, uow)
+            outcome = await self._claim_and_handle(uow, envelope)
             await uow.commit()
-            return "applied"
+            return outcome
+
+    async def _claim_and_handle(self, uow: UnitOfWork, envelope: Envelope) -> str:
+        """Record the event in the inbox and run its handler, unless it was applied before."""
+        claimed = await uow.session.exec(
+            insert(ProcessedEvent)
+            .values(consumer=self.name, event_id=envelope.id)
+            .on_conflict_do_nothing()
+            .returning(ProcessedEvent.event_id)
+        )
+        if claimed.first() is None:
+            return "duplicate"
+        await self._handlers[envelope.type](envelope, uow)
+        return "applied"
 
     async def _dead_letter(
         self, producer, record: ConsumerRecord, exc: BaseException, attempts: int
