@@ -130,6 +130,19 @@ class EventSource:
             await producer.stop()
 
 
+# The topics are shared: the running stack's notifications service (and any other test's) also
+# mails the recipients of this process's events. What this process's services send carries a
+# sender address of its own, and the mailbox reads only that.
+TEST_SENDER = f"monitoring-tests-{uuid4().hex[:10]}@strategy.example.ru"
+
+
+def smtp_settings(host: str = SMTP_HOST, port: int = SMTP_PORT, **fields: Any) -> SmtpSettings:
+    """SMTP settings of a service under test: the given server, the test process's sender."""
+    return SmtpSettings(
+        host=host, port=port, sender=f"Мониторинг стратегий <{TEST_SENDER}>", **fields
+    )
+
+
 def service_settings(database_url: str, **overrides: Any) -> Settings:
     """Settings for an in-process notifications service with a fresh consumer group."""
     values: dict[str, Any] = {
@@ -139,7 +152,7 @@ def service_settings(database_url: str, **overrides: Any) -> Settings:
         "kafka_auto_offset_reset": "latest",
         "consumer_max_backoff_seconds": 0.5,
         "log_json": False,
-        "smtp": SmtpSettings(host=SMTP_HOST, port=SMTP_PORT),
+        "smtp": smtp_settings(),
         "smtp_retry_base_seconds": 0.2,
         "smtp_retry_max_seconds": 1.0,
         "sender_poll_interval_seconds": 0.1,
@@ -208,10 +221,11 @@ class Mailbox:
         self.api_url = api_url
 
     async def messages_to(self, address: str) -> list[dict[str, Any]]:
-        """Every message addressed to `address`, oldest first, with bodies and headers."""
+        """Every message this process's services sent to `address`, oldest first, in full."""
         async with httpx.AsyncClient(base_url=self.api_url, timeout=10) as client:
             found = await client.get(
-                "/api/v1/search", params={"query": f"to:{address}", "limit": 500}
+                "/api/v1/search",
+                params={"query": f"to:{address} from:{TEST_SENDER}", "limit": 500},
             )
             found.raise_for_status()
             messages = []

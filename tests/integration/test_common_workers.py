@@ -82,7 +82,7 @@ async def test_the_listener_comes_back_after_its_connection_is_killed(database_f
             await conn.execute("SELECT pg_terminate_backend($1)", killed)
 
             async def listening_again() -> None:
-                while [row["pid"] for row in await conn.fetch(LISTENERS)] in ([], [killed]):
+                while [row["pid"] for row in await conn.fetch(LISTENERS)] in ([], [killed]):  # noqa: ASYNC110 (polls the database)
                     await asyncio.sleep(0.05)
 
             await asyncio.wait_for(listening_again(), WAIT)

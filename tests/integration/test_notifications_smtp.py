@@ -8,7 +8,6 @@ import httpx
 import pytest
 
 from common.events import TargetMissed
-from common.settings import SmtpSettings
 from tests.integration.local_infra_helpers import PrivateMailSink
 from tests.integration.notifications_fixtures import (
     EventSource,
@@ -18,6 +17,7 @@ from tests.integration.notifications_fixtures import (
     known_to,
     notifications_service,
     service_settings,
+    smtp_settings,
 )
 
 pytestmark = pytest.mark.integration
@@ -46,7 +46,7 @@ async def test_temporary_refusals_and_an_outage_are_retried_and_delivered_once(
     source_db = await database_factory("projects")
     settings = service_settings(
         await database_factory("notifications"),
-        smtp=SmtpSettings(host="127.0.0.1", port=sink.smtp_port, timeout_seconds=2),
+        smtp=smtp_settings("127.0.0.1", sink.smtp_port, timeout_seconds=2),
     )
     world, mailbox = World(), Mailbox(sink.api_url)
     recipients = [*world.department_emails, world.coordinator_email]
@@ -115,7 +115,7 @@ async def test_a_permanent_refusal_fails_the_delivery_visibly(database_factory, 
     await set_chaos(sink, {"Recipient": {"ErrorCode": 550, "Probability": 100}})
     settings = service_settings(
         await database_factory("notifications"),
-        smtp=SmtpSettings(host="127.0.0.1", port=sink.smtp_port),
+        smtp=smtp_settings("127.0.0.1", sink.smtp_port),
     )
     world, mailbox = World(), Mailbox(sink.api_url)
     recipients = [*world.department_emails, world.coordinator_email]
