@@ -13,7 +13,6 @@ import httpx
 
 from common.clock import ManualClock
 from common.messaging.consumer import ConsumerRunner
-from common.settings import SmtpSettings
 from indicators.config import Settings as IndicatorsSettings
 from indicators.main import build_app as build_indicators
 from notifications.main import build_app as build_notifications
@@ -25,7 +24,7 @@ from tests.integration.notifications_fixtures import (
     service_settings,
     start_group_at_the_end,
 )
-from tests.support.infra import KAFKA_BOOTSTRAP_SERVERS, SMTP_HOST, SMTP_PORT
+from tests.support.infra import KAFKA_BOOTSTRAP_SERVERS
 from tests.support.services import RunningService
 
 API = "/api/v1"
@@ -71,7 +70,7 @@ class Pipeline:
     notifications: RunningService
     projects_clock: ManualClock
     notifications_group: str
-    mailbox: "SenderMailbox"
+    mailbox: Mailbox
 
     async def restart_notifications(self) -> None:
         """Stop the notifications service (as on SIGTERM) and start it on the same group."""
@@ -107,16 +106,9 @@ async def pipeline(database_factory) -> AsyncIterator[Pipeline]:
         database_pool_size=5,
         **common,
     )
-    # Every notifications instance reading the shared topics (another suite's, the local stack's)
-    # also emails this test's recipients; a sender address of its own tells ours apart.
-    sender = f"monitoring-{uuid4().hex[:10]}@strategy.example.ru"
-    notifications_settings = service_settings(
-        notifications_db,
-        outbox_poll_interval_seconds=0.2,
-        smtp=SmtpSettings(
-            host=SMTP_HOST, port=SMTP_PORT, sender=f"Мониторинг стратегий <{sender}>"
-        ),
-    )
+    # service_settings gives the service this test process's sender address, and the mailbox
+    # reads only that: other notifications instances on the shared topics mail these recipients too.
+    notifications_settings = service_settings(notifications_db, outbox_poll_interval_seconds=0.2)
     async with AsyncExitStack() as stack:
         services = []
         for build, settings, clock in (
@@ -131,33 +123,8 @@ async def pipeline(database_factory) -> AsyncIterator[Pipeline]:
             *services,
             projects_clock=projects_clock,
             notifications_group=notifications_settings.kafka_consumer_group,
-            mailbox=SenderMailbox(sender),
+            mailbox=Mailbox(timeout=MAIL_TIMEOUT),
         )
-
-
-class SenderMailbox:
-    """The real SMTP sink, only what one sender address sent."""
-
-    def __init__(self, sender: str) -> None:
-        self.sender = sender
-        self._sink = Mailbox()
-
-    async def messages_to(self, address: str) -> list[dict[str, Any]]:
-        """Every message from the sender to `address`, oldest first."""
-        return [
-            m
-            for m in await self._sink.messages_to(address)
-            if m["From"]["Address"].lower() == self.sender
-        ]
-
-    async def wait_for(self, address: str, count: int) -> list[dict[str, Any]]:
-        """Wait until `count` messages from the sender reached the address; return them all."""
-
-        async def enough() -> list[dict[str, Any]] | None:
-            messages = await self.messages_to(address)
-            return messages if len(messages) >= count else None
-
-        return await eventually(enough, f"{count} message(s) to {address}", MAIL_TIMEOUT)
 
 
 @dataclass

@@ -217,8 +217,9 @@ async def consumer_ready(service: RunningService) -> None:
 class Mailbox:
     """The real SMTP sink, read through its Mailpit-compatible API, one address at a time."""
 
-    def __init__(self, api_url: str = MAIL_API_URL) -> None:
+    def __init__(self, api_url: str = MAIL_API_URL, timeout: float = 180.0) -> None:
         self.api_url = api_url
+        self.timeout = timeout
 
     async def messages_to(self, address: str) -> list[dict[str, Any]]:
         """Every message this process's services sent to `address`, oldest first, in full."""
@@ -237,14 +238,14 @@ class Mailbox:
                 messages.append(detail)
             return messages
 
-    async def wait_for(self, address: str, count: int, timeout: float = 180.0) -> list[dict]:
+    async def wait_for(self, address: str, count: int) -> list[dict]:
         """Wait until `count` messages reached the address; return them all."""
 
         async def enough() -> list[dict] | None:
             messages = await self.messages_to(address)
             return messages if len(messages) >= count else None
 
-        return await eventually(enough, f"{count} message(s) to {address}", timeout)
+        return await eventually(enough, f"{count} message(s) to {address}", self.timeout)
 
 
 def header(message: dict, name: str) -> str | None:
