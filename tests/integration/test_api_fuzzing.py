@@ -47,6 +47,7 @@ FUZZ_SETTINGS = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
     derandomize=True,
+    database=None,
 )
 # What the issue asks of the APIs: no 5xx, nothing off the documented schema, no request with a
 # broken token served. (Rejecting schema-valid input, e.g. an unknown id, is the API's right.)

@@ -6,7 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from common.problems import Unprocessable
-from projects.catalogue.schemas import RegionCreate
+from projects.catalogue.schemas import RegionCreate, RegionWrite
 from projects.departments.schemas import CoordinatorCreate, DepartmentCreate
 from projects.milestones.schemas import MilestoneCreate
 from projects.portfolio.schemas import NULLABLE_PROJECT_FIELDS, ProjectUpdate
@@ -98,3 +98,9 @@ def test_patch_may_clear_optional_fields_but_not_required_ones():
         {"field": "name", "message": "cannot be null"},
         {"field": "tasks", "message": "cannot be null"},
     ]
+
+
+def test_a_region_period_starting_after_the_default_end_is_refused_on_period_end() -> None:
+    with pytest.raises(ValidationError) as refused:
+        RegionWrite(name="Ленинградская область", period_start=2073)
+    assert refused.value.errors()[0]["loc"] == ("period_end",)

@@ -22,7 +22,9 @@ class RegionWrite(BaseModel):
 
     name: Annotated[Name, Field(examples=["Ленинградская область"])]
     period_start: Year = 2022
-    period_end: Year = 2024
+    # Validated even as the default, so a late period_start alone is refused here and not
+    # only when the service builds its RegionCreate from it.
+    period_end: Annotated[Year, Field(validate_default=True)] = 2024
 
     @field_validator("period_end")
     @classmethod
