@@ -60,7 +60,8 @@ class Delivery(TableBase, table=True):
             "due_at",
             postgresql_where=text("status = 'pending' AND channel = 'immediate'"),
         ),
-        Index("ix_deliveries_recipient_created", "recipient", "created_at"),
+        # Addresses are compared case-insensitively (the hourly cap, threads, the list filter).
+        Index("ix_deliveries_recipient_created", text("lower(recipient)"), "created_at"),
         Index(
             "ix_deliveries_digest_items",
             "recipient",
