@@ -151,29 +151,50 @@ class ConsumerRunner:
                     await consumer.position(tp)
                 self.ready.set()
             for tp, records in batches.items():
-                if await self._apply_together(records):
-                    await consumer.commit({tp: records[-1].offset + 1})
-                else:
-                    for record in records:
-                        if not await self._process(record, producer):
-                            return  # stopping while a transient error was being retried
-                        await consumer.commit({tp: record.offset + 1})
+                if not await self._apply_run(consumer, producer, tp, records):
+                    return  # stopping while a transient error was being retried
                 self._report_lag(consumer, tp, records[-1].offset + 1)
 
-    async def _apply_together(self, records: list[ConsumerRecord]) -> bool:
-        """Apply a fetched run of records in one transaction; False leaves them to one-by-one.
+    async def _apply_run(
+        self,
+        consumer: AIOKafkaConsumer,
+        producer,
+        tp: TopicPartition,
+        records: list[ConsumerRecord],
+    ) -> bool:
+        """Apply a partition's fetched records in as few transactions as their failures allow.
 
-        One commit per batch instead of per event is what lets a consumer keep up with a burst.
-        Any failure (a malformed record, a handler error, the database away) rolls the whole
-        batch back, and the records are then taken one at a time with their own retries and
-        dead-lettering, so a batch changes the cost, never the outcome.
+        One commit per run instead of per event is what lets a consumer keep up with a burst.
+        A failing record splits the run: the records before it go together again, it goes alone
+        with its own retries and dead-lettering, the records after it go together. So a batch
+        changes the cost, never the outcome. False only if stopping interrupted a retry.
         """
-        if len(records) < 2:
-            return False
+        while records:
+            failed_at = await self._apply_together(records) if len(records) > 1 else 0
+            if failed_at is None:
+                await consumer.commit({tp: records[-1].offset + 1})
+                return True
+            if failed_at and not await self._apply_run(consumer, producer, tp, records[:failed_at]):
+                return False
+            failing = records[failed_at]
+            if not await self._process(failing, producer):
+                return False
+            await consumer.commit({tp: failing.offset + 1})
+            records = records[failed_at + 1 :]
+        return True
+
+    async def _apply_together(self, records: list[ConsumerRecord]) -> int | None:
+        """Apply records in one transaction: None when committed, else where it failed.
+
+        Any failure (a malformed record, a handler error, the database away) rolls every record
+        back; the index is the failing record's, or 0 when the commit itself failed.
+        """
         outcomes: list[tuple[str, str]] = []
+        position = 0
         try:
             async with UnitOfWork(self._sessions, source=self._source) as uow:
-                for record in records:
+                for index, record in enumerate(records):
+                    position = index
                     event_type = self._event_type(record)
                     if event_type is not None and event_type not in self._handlers:
                         outcomes.append((event_type, "ignored"))
@@ -185,14 +206,21 @@ class ConsumerRunner:
                     # of its own, rather than objects an earlier handler left in the session.
                     await uow.session.flush()
                     uow.session.expunge_all()
+                position = 0
                 await uow.commit()
         except Exception as exc:
-            log.info("batch handed to one-by-one processing", consumer=self.name, error=repr(exc))
-            return False
+            log.info(
+                "batch split at a failing record",
+                consumer=self.name,
+                records=len(records),
+                failed_at=position,
+                error=repr(exc),
+            )
+            return position
         for event_type, outcome in outcomes:
             metrics.CONSUMED.labels(self.name, event_type, outcome).inc()
         log.info("events consumed", consumer=self.name, count=len(records))
-        return True
+        return None
 
     @staticmethod
     def _event_type(record: ConsumerRecord) -> str | None:
