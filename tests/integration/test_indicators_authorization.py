@@ -328,3 +328,26 @@ async def test_writes_are_audited_and_the_trail_is_for_admins(indicators):
         ("POST", "admin"),
         ("POST", "department"),
     }
+
+
+async def test_a_caller_without_the_role_gets_403_whatever_it_sends(indicators):
+    svc, url, admin = indicators
+    ours = uuid4()
+    own = await indicator(admin, url, REGION, ours)
+    async with svc.client(coordinator()) as client:
+        # Each of these would be a 422 for a caller with the role; the role is refused first.
+        answers = [
+            await client.post(f"/api/v1/indicators/{own}/measurements", json={"value": "много"}),
+            await client.post("/api/v1/indicators", json={"name": 5}),
+            await client.patch("/api/v1/indicators/not-a-uuid", json={"targets": "все"}),
+        ]
+    for answer in answers:
+        assert answer.status_code == 403, answer.text
+        assert answer.headers["content-type"] == "application/problem+json"
+        assert "errors" not in answer.json()
+    async with svc.client(department(ours)) as client:
+        invalid_for_the_owner = await client.post(
+            f"/api/v1/indicators/{own}/measurements", json={"value": "много"}
+        )
+    assert invalid_for_the_owner.status_code == 422
+    assert {e["field"] for e in invalid_for_the_owner.json()["errors"]} >= {"period", "value"}

@@ -206,3 +206,26 @@ async def test_rate_limit_and_audit_trail(database_factory):
     [entry] = trail.json()["items"]
     assert (entry["method"], entry["role"], entry["object_id"]) == ("POST", "coordinator", alert_id)
     assert entry["path"] == f"/api/v1/alerts/{alert_id}/ack"
+
+
+async def test_a_caller_without_the_role_gets_403_whatever_it_sends(database_factory):
+    settings = service_settings(await database_factory("notifications"))
+    world = World()
+    async with notifications_service(settings) as service:
+        async with service.client(department_of(world)) as client:
+            # Each of these would be a 422 for a coordinator; the role is refused first.
+            answers = [
+                await client.post("/api/v1/subscriptions", json={"mode": "по почте"}),
+                await client.patch("/api/v1/subscriptions/not-a-uuid", json={"kinds": 5}),
+                await client.post("/api/v1/alerts/not-a-uuid/ack", json={"note": 5}),
+            ]
+        async with service.client(coordinator_of(world)) as client:
+            invalid_for_a_coordinator = await client.post(
+                "/api/v1/subscriptions", json={"mode": "по почте"}
+            )
+    for answer in answers:
+        assert answer.status_code == 403, answer.text
+        assert answer.headers["content-type"] == "application/problem+json"
+        assert "errors" not in answer.json()
+    assert invalid_for_a_coordinator.status_code == 422
+    assert "mode" in {e["field"] for e in invalid_for_a_coordinator.json()["errors"]}

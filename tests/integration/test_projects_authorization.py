@@ -192,3 +192,28 @@ async def test_writes_are_audited_for_admins(projects):
     assert (f"{API}/projects", project["id"]) in created
     assert (f"{API}/departments", owner["id"]) in created
     assert (f"{API}/projects/{project['id']}/milestones", milestone["id"]) in created
+
+
+async def test_a_caller_without_the_role_gets_403_whatever_it_sends(projects):
+    slug, owner, project, milestone = await region_with_project(projects.client)
+    async with projects.service.client(coordinator(slug)) as client:
+        # Bodies and paths that would each be a 422 for an admin: the role is refused first,
+        # so the answer tells nothing about the input the route expects.
+        answers = [
+            await client.post(f"{API}/projects", json={"number": "не число"}),
+            await client.patch(f"{API}/projects/not-a-uuid", json={"name": 5}),
+            await client.put(f"{API}/regions/{slug}", json={}),
+            await client.post(f"{API}/api-keys", json={"role": "superuser"}),
+            await client.post(f"{API}/milestones/{milestone['id']}/reach", json={"evidence": 5}),
+        ]
+    for answer in answers:
+        assert answer.status_code == 403, answer.text
+        assert answer.headers["content-type"] == "application/problem+json"
+        assert "errors" not in answer.json()
+    async with projects.service.client(department(slug, owner["id"])) as client:
+        invalid_for_the_owner = await client.post(
+            f"{API}/milestones/{milestone['id']}/reach", json={"evidence": 5}
+        )
+    # The responsible department holds the role: its invalid body is then named field by field.
+    assert invalid_for_the_owner.status_code == 422
+    assert invalid_for_the_owner.json()["errors"][0]["field"] == "evidence"

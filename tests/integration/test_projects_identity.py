@@ -23,10 +23,12 @@ from tests.integration.indicators_fixtures import indicators_service
 from tests.integration.notifications_fixtures import notifications_service, service_settings
 from tests.integration.projects_fixtures import (  # noqa: F401 (fixtures)
     API,
+    START,
     about,
     ok,
     projects_fixture,
     projects_settings,
+    running_projects,
     seed_department,
     seed_region,
     tap_fixture,
@@ -293,6 +295,51 @@ async def test_the_jwks_publishes_the_key_tokens_are_signed_with(projects):
         token, jwt.PyJWK(jwk).key, algorithms=[jwk["alg"]], audience=AUDIENCE, issuer=ISSUER
     )
     assert verified["sub"] == user["subject"]
+
+
+async def test_the_token_endpoint_spends_the_address_budget_whatever_headers_it_gets(
+    database_factory,
+):
+    url = await database_factory("projects")
+    service = await running_projects(
+        url, ManualClock(START), anonymous_rate_limit_per_second=0.01, anonymous_rate_limit_burst=4
+    ).start()
+    try:
+        # Calls with a valid token spend nothing of the address budget while they succeed.
+        async with service.client() as admin:
+            region = await seed_region(admin)
+            department = await seed_department(admin, region)
+            user = ok(
+                await admin.post(
+                    f"{API}/users",
+                    json={
+                        "email": unique_email(),
+                        "name": "Петров Иван Сергеевич",
+                        "password": PASSWORD,
+                        "role": "department",
+                        "department_id": department["id"],
+                    },
+                ),
+                201,
+            )
+            async with service.client(principal=None) as anonymous:
+                without_credentials = await password_grant(anonymous, user["email"], PASSWORD)
+                # The token endpoint ignores a bearer token, so sending one buys no free call.
+                with_a_token = await password_grant(admin, user["email"], PASSWORD)
+                anonymous.headers["Authorization"] = "Bearer not.a.token"
+                with_garbage = await password_grant(anonymous, user["email"], PASSWORD)
+                del anonymous.headers["Authorization"]
+                last = await password_grant(anonymous, user["email"], PASSWORD)
+                limited = await password_grant(anonymous, user["email"], PASSWORD)
+                limited_with_a_token = await password_grant(admin, user["email"], PASSWORD)
+    finally:
+        await service.stop()
+    for granted in (without_credentials, with_a_token, with_garbage, last):
+        assert granted.status_code == 200, granted.text
+    for refused in (limited, limited_with_a_token):
+        assert refused.status_code == 429
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert int(refused.headers["retry-after"]) >= 1
 
 
 def bad_credentials() -> dict[str, dict[str, str]]:

@@ -1,10 +1,11 @@
 """The OpenAPI document lists every error a route can answer, as problem+json."""
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from pydantic import BaseModel
 
 from common.openapi import install_problem_documentation
 from common.problems import PROBLEM_JSON
+from common.security import bearer_scheme
 
 
 class Thing(BaseModel):
@@ -31,16 +32,20 @@ def documented_app() -> FastAPI:
     async def create_thing(thing: Thing) -> Thing:
         return thing
 
-    @router.post("/api/v1/auth/token")
+    # Anonymous: no bearer token, so neither 401 nor 403 is added for it.
+    anonymous = APIRouter()
+
+    @anonymous.post("/api/v1/auth/token")
     async def token(name: str) -> dict[str, str]:
         return {"access_token": name}
 
-    @router.get("/health")
+    @anonymous.get("/health")
     async def health() -> dict[str, str]:
         return {"status": "ok"}
 
     app = FastAPI()
-    app.include_router(router)
+    app.include_router(router, dependencies=[Depends(bearer_scheme)])
+    app.include_router(anonymous)
     install_problem_documentation(app)
     return app
 
@@ -69,7 +74,8 @@ def test_standard_statuses_follow_what_the_route_takes() -> None:
     assert "413" not in read and "400" not in read
     assert {"400", "401", "403", "409", "413", "415", "422", "429"} <= set(write)
     assert "404" not in write
-    assert "403" not in login
+    assert "401" not in login and "403" not in login
+    assert {"400", "413", "415", "422", "429"} <= set(login)
     assert "Retry-After" in read["429"]["headers"]
 
 

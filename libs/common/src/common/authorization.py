@@ -9,10 +9,13 @@ Scope rules shared by the services:
 
 from collections.abc import Collection
 from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
+from fastapi import Depends
+
 from common.problems import Forbidden, NotFound, Unprocessable
-from common.security import Principal, Role
+from common.security import Principal, PrincipalDep, Role
 
 
 def require_role(principal: Principal, *roles: Role) -> None:
@@ -26,6 +29,24 @@ def require_role(principal: Principal, *roles: Role) -> None:
 def require_admin(principal: Principal) -> None:
     """Refuse with 403 unless the principal is an admin."""
     require_role(principal)
+
+
+def role_required(*roles: Role) -> Any:
+    """A route dependency refusing with 403 callers without one of `roles` (admins always pass).
+
+    Declared in a route's `dependencies`, it runs before FastAPI validates the route's parameters
+    and body: a caller without the role gets 403 whatever it sent, never a 422 that describes
+    the input the route expects.
+    """
+
+    async def check_role(principal: PrincipalDep) -> None:
+        require_role(principal, *roles)
+
+    return Depends(check_role)
+
+
+ADMIN_ONLY = role_required()
+"""The route dependency of admin-only routes."""
 
 
 @dataclass(frozen=True)

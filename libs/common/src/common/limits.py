@@ -3,7 +3,9 @@
 Authenticated calls are limited by principal subject in a dependency that runs after the
 principal is known. Calls without credentials are limited by client address in a middleware,
 and every answer 401 draws on the same address bucket, so guessing credentials is slowed too.
-Health and metrics are never limited. Each replica keeps its own buckets (no round trips).
+Anonymous routes (the token endpoint) spend from the address bucket on every call, whatever
+headers it carries. Health and metrics are never limited. Each replica keeps its own buckets
+(no round trips).
 """
 
 import math
@@ -123,12 +125,35 @@ def client_address(scope: Scope, *, trust_forwarded_for: bool) -> str | None:
     return client[0] if client else None
 
 
+def carries_credentials(scope: Scope) -> bool:
+    """Whether the request sends a bearer token or an API key header."""
+    headers = dict(scope.get("headers") or [])
+    return any(h in headers for h in CREDENTIAL_HEADERS)
+
+
 async def limit_principal_rate(request: Request, principal: PrincipalDep) -> None:
     """Refuse with 429 a principal that spent its request budget (keyed by subject)."""
     buckets: TokenBuckets = request.app.state.principal_rate
     wait = buckets.take(f"principal:{principal.subject}")
     if wait:
         log.warning("rate limited", subject=principal.subject, retry_after=round(wait, 2))
+        raise TooManyRequests(wait)
+
+
+async def limit_address_rate(request: Request) -> None:
+    """Refuse with 429 a client address that spent its anonymous budget (anonymous routes only).
+
+    The middleware below already charged a call without credentials. A call that carries some is
+    charged here: an anonymous route ignores them, so sending a header must not buy a free call.
+    """
+    if not carries_credentials(request.scope):
+        return
+    buckets: TokenBuckets = request.app.state.anonymous_rate
+    settings = request.app.state.settings
+    address = client_address(request.scope, trust_forwarded_for=settings.trust_forwarded_for)
+    wait = buckets.take(f"address:{address}")
+    if wait:
+        log.warning("rate limited", client=f"address:{address}", retry_after=round(wait, 2))
         raise TooManyRequests(wait)
 
 
@@ -149,8 +174,7 @@ class AnonymousRateLimitMiddleware:
             await self.app(scope, receive, send)
             return
         key = f"address:{client_address(scope, trust_forwarded_for=self.trust_forwarded_for)}"
-        headers = dict(scope.get("headers") or [])
-        if not any(h in headers for h in CREDENTIAL_HEADERS):
+        if not carries_credentials(scope):
             wait = self.buckets.take(key)
         else:
             # Credentialed calls spend from the address only when they fail (below), but a

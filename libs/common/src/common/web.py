@@ -4,7 +4,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import Annotated, Protocol
+from typing import Annotated, Any, Protocol
 from uuid import uuid4
 
 import structlog
@@ -24,6 +24,7 @@ from common.limits import (
     AnonymousRateLimitMiddleware,
     TokenBuckets,
     client_address,
+    limit_address_rate,
     limit_principal_rate,
 )
 from common.logging import configure_logging
@@ -47,6 +48,14 @@ class Worker(Protocol):
 
 
 WorkerFactory = Callable[[FastAPI], Worker]
+
+
+class AnonymousRouter(APIRouter):
+    """Routes that answer callers without credentials, such as the token endpoint.
+
+    `create_app` mounts them like the others but resolves no principal for them: each call spends
+    from its client address's anonymous budget instead of a principal's, and writes no audit row.
+    """
 
 
 class RequestContextMiddleware:
@@ -155,6 +164,9 @@ def create_app(
     app.state.principal_rate = TokenBuckets(
         settings.rate_limit_per_second, settings.rate_limit_burst
     )
+    app.state.anonymous_rate = TokenBuckets(
+        settings.anonymous_rate_limit_per_second, settings.anonymous_rate_limit_burst
+    )
     # Closed unless origins are configured: without the middleware no CORS header is ever sent.
     if settings.cors_allowed_origins:
         app.add_middleware(
@@ -166,9 +178,7 @@ def create_app(
         )
     app.add_middleware(
         AnonymousRateLimitMiddleware,
-        buckets=TokenBuckets(
-            settings.anonymous_rate_limit_per_second, settings.anonymous_rate_limit_burst
-        ),
+        buckets=app.state.anonymous_rate,
         trust_forwarded_for=settings.trust_forwarded_for,
     )
     app.add_middleware(HttpGuardsMiddleware, max_body_bytes=settings.max_body_bytes)
@@ -176,17 +186,13 @@ def create_app(
     install_problem_handlers(app)
     app.include_router(operations_router())
     for router in [*routers, audit_router()]:
-        app.include_router(
-            router,
-            prefix="/api/v1",
-            dependencies=[Depends(remember_principal), Depends(limit_principal_rate)],
-        )
+        app.include_router(router, prefix="/api/v1", dependencies=caller_limits(router))
     install_problem_documentation(app)
     return app
 
 
 def operations_router() -> APIRouter:
-    """Health and metrics: the only endpoints that never need a principal."""
+    """Health and metrics: never rate-limited, never need a principal."""
     router = APIRouter(tags=["operations"])
 
     @router.get("/health/live", summary="The process is up")
@@ -217,6 +223,13 @@ def operations_router() -> APIRouter:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return router
+
+
+def caller_limits(router: APIRouter) -> list[Any]:
+    """The dependencies every route of `router` runs first: who calls, and their rate limit."""
+    if isinstance(router, AnonymousRouter):
+        return [Depends(limit_address_rate)]
+    return [Depends(remember_principal), Depends(limit_principal_rate)]
 
 
 async def remember_principal(request: Request, principal: PrincipalDep) -> None:

@@ -22,6 +22,7 @@ def build_app(settings: Settings | None = None, clock: Clock | None = None) -> F
         title="Projects service",
         description="The strategy catalogue: regions, sectors, departments, projects, their lifecycle and milestones.",
         routers=[
+            auth_router,
             identity_router,
             catalogue_router,
             departments_router,
@@ -32,8 +33,6 @@ def build_app(settings: Settings | None = None, clock: Clock | None = None) -> F
         workers=[milestone_overdue_scheduler],
         clock=clock,
     )
-    # Beside the routers above, because those answer only callers who already hold a token.
-    app.include_router(auth_router, prefix="/api/v1")
     # Where OpenID-style clients look for the verification key: the site root, not /api/v1.
     app.include_router(jwks_router)
     return app

@@ -6,7 +6,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy.exc import IntegrityError
 
-from common.authorization import require_admin, scoped_region, scoped_sector
+from common.authorization import ADMIN_ONLY, scoped_region, scoped_sector
 from common.pagination import Page, PageDep
 from common.problems import Conflict
 from common.security import PrincipalDep
@@ -34,12 +34,12 @@ router = APIRouter(tags=["indicators"])
         409: {"description": "A concurrent request created it first; retry"},
         422: {"description": "Invalid definition, or region missing for an unknown project"},
     },
+    dependencies=[ADMIN_ONLY],
 )
 async def upsert_indicator(
-    body: IndicatorCreate, response: Response, uow: UnitOfWorkDep, principal: PrincipalDep
+    body: IndicatorCreate, response: Response, uow: UnitOfWorkDep
 ) -> IndicatorPublic:
     """Idempotent by (project_id, name): loading the same definition twice changes nothing."""
-    require_admin(principal)
     try:
         indicator, created = await service.upsert_indicator(uow, body)
         uow.audit_object(indicator.id)
@@ -92,12 +92,12 @@ async def read_indicator(
     "/indicators/{indicator_id}",
     summary="Change an indicator; `targets` replaces all targets",
     responses={404: {"description": "Unknown or archived indicator"}},
+    dependencies=[ADMIN_ONLY],
 )
 async def update_indicator(
-    indicator_id: UUID, body: IndicatorUpdate, uow: UnitOfWorkDep, principal: PrincipalDep
+    indicator_id: UUID, body: IndicatorUpdate, uow: UnitOfWorkDep
 ) -> IndicatorPublic:
     """Partial update; an event only if something changed. Admins only (targets included)."""
-    require_admin(principal)
     indicator = await service.update_indicator(uow, indicator_id, body)
     await uow.commit()
     return indicator
@@ -108,12 +108,10 @@ async def update_indicator(
     status_code=204,
     summary="Archive an indicator (its measurements stay readable in the history)",
     responses={404: {"description": "Unknown or archived indicator"}},
+    dependencies=[ADMIN_ONLY],
 )
-async def archive_indicator(
-    indicator_id: UUID, request: Request, uow: UnitOfWorkDep, principal: PrincipalDep
-) -> Response:
+async def archive_indicator(indicator_id: UUID, request: Request, uow: UnitOfWorkDep) -> Response:
     """Archive; posting the same definition again revives it."""
-    require_admin(principal)
     await service.archive_indicator(uow, indicator_id, request.app.state.clock.now())
     await uow.commit()
     return Response(status_code=204)

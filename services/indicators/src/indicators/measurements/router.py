@@ -6,7 +6,7 @@ from uuid import UUID
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse
 
-from common.authorization import refuse_server_owned_fields, require_role
+from common.authorization import refuse_server_owned_fields, role_required
 from common.pagination import Page, PageDep
 from common.problems import Problem, Unprocessable
 from common.security import Principal, PrincipalDep, Role
@@ -92,6 +92,7 @@ IMPORT_BODY = {
             "sent by a department"
         },
     },
+    dependencies=[role_required(Role.department)],
 )
 async def record_measurement(
     indicator_id: UUID,
@@ -102,7 +103,6 @@ async def record_measurement(
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Record, evaluate and announce one measurement (departments: their own indicators)."""
-    require_role(principal, Role.department)
     refuse_server_owned_fields(principal, body.model_fields_set, SERVER_OWNED)
     reported_by = reporter_of(principal) or body.reported_by
     if reported_by is None:
@@ -201,6 +201,7 @@ async def indicator_evaluation(
         415: {"description": "Neither CSV nor JSON"},
         422: {"description": "Per-row errors; nothing was written"},
     },
+    dependencies=[role_required(Role.department)],
 )
 async def import_measurements(
     request: Request,
@@ -209,7 +210,6 @@ async def import_measurements(
     idempotency_key: IdempotencyKey = None,
 ) -> ImportResult:
     """Validate every row, then write them all in one transaction."""
-    require_role(principal, Role.department)
     settings = request.app.state.settings
     body = await request.body()
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()

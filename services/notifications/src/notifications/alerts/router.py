@@ -5,7 +5,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Request
 
-from common.authorization import require_role, scoped_region, scoped_sector
+from common.authorization import role_required, scoped_region, scoped_sector
 from common.pagination import Page, PageDep
 from common.security import PrincipalDep, Role
 from common.web import UnitOfWorkDep
@@ -74,6 +74,7 @@ async def get_alert(alert_id: UUID, uow: UnitOfWorkDep, principal: PrincipalDep)
         404: {"description": "Unknown alert, or outside the caller's region"},
         409: {"description": "The alert is not open (already acknowledged or resolved)"},
     },
+    dependencies=[role_required(Role.coordinator)],
 )
 async def acknowledge_alert(
     alert_id: UUID,
@@ -86,7 +87,6 @@ async def acknowledge_alert(
 
     Coordinators acknowledge alerts of their region (and sectors); admins any.
     """
-    require_role(principal, Role.coordinator)
     alert = await service.acknowledge(
         uow.session, alert_id, data, principal, request.app.state.clock.now()
     )

@@ -5,9 +5,8 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query
 
-from common.authorization import require_admin
+from common.authorization import ADMIN_ONLY
 from common.pagination import Page, PageDep
-from common.security import PrincipalDep
 from common.web import UnitOfWorkDep
 from notifications.deliveries import service
 from notifications.deliveries.models import DeliveryStatus, NotificationKind
@@ -16,10 +15,9 @@ from notifications.deliveries.schemas import DeliveryPublic
 router = APIRouter(prefix="/deliveries", tags=["deliveries"])
 
 
-@router.get("", summary="List deliveries")
+@router.get("", summary="List deliveries", dependencies=[ADMIN_ONLY])
 async def list_deliveries(
     uow: UnitOfWorkDep,
-    principal: PrincipalDep,
     page: PageDep,
     status: DeliveryStatus | None = None,
     alert_id: UUID | None = None,
@@ -30,7 +28,6 @@ async def list_deliveries(
 
     The mail log names recipients and carries whole emails: admins only.
     """
-    require_admin(principal)
     items, total = await service.list_page(
         uow.session,
         status=status,
@@ -48,10 +45,7 @@ async def list_deliveries(
     )
 
 
-@router.get("/{delivery_id}", summary="One delivery")
-async def get_delivery(
-    delivery_id: UUID, uow: UnitOfWorkDep, principal: PrincipalDep
-) -> DeliveryPublic:
+@router.get("/{delivery_id}", summary="One delivery", dependencies=[ADMIN_ONLY])
+async def get_delivery(delivery_id: UUID, uow: UnitOfWorkDep) -> DeliveryPublic:
     """A delivery by id (admins only)."""
-    require_admin(principal)
     return DeliveryPublic.model_validate(await service.get(uow.session, delivery_id))

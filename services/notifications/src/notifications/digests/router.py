@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
-from common.authorization import require_role, scoped_region
+from common.authorization import role_required, scoped_region
 from common.security import PrincipalDep, Role
 from common.web import UnitOfWorkDep
 from notifications.digests import service
@@ -13,7 +13,11 @@ from notifications.digests.schemas import DigestLinePublic, DigestPreview, Diges
 router = APIRouter(prefix="/digests", tags=["digests"])
 
 
-@router.get("/preview", summary="What the next daily digests of a region would say")
+@router.get(
+    "/preview",
+    summary="What the next daily digests of a region would say",
+    dependencies=[role_required(Role.coordinator)],
+)
 async def preview_digests(
     uow: UnitOfWorkDep,
     principal: PrincipalDep,
@@ -25,7 +29,6 @@ async def preview_digests(
 
     Coordinators preview their own region's digests; admins any region's.
     """
-    require_role(principal, Role.coordinator)
     region = scoped_region(principal, region) or region
     settings = request.app.state.settings
     previews = await service.preview(

@@ -5,7 +5,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Request, Response, status
 
-from common.authorization import require_role, scoped_region
+from common.authorization import role_required, scoped_region
 from common.pagination import Page, PageDep
 from common.security import PrincipalDep, Role
 from common.web import UnitOfWorkDep
@@ -20,7 +20,7 @@ from notifications.subscriptions.schemas import (
 router = APIRouter(prefix="/subscriptions", tags=["subscriptions"])
 
 
-@router.get("", summary="List subscriptions")
+@router.get("", summary="List subscriptions", dependencies=[role_required(Role.coordinator)])
 async def list_subscriptions(
     uow: UnitOfWorkDep,
     principal: PrincipalDep,
@@ -30,7 +30,6 @@ async def list_subscriptions(
     mode: DeliveryMode | None = None,
 ) -> Page[SubscriptionPublic]:
     """Subscriptions, filtered by coordinator, region or mode (a coordinator: its region)."""
-    require_role(principal, Role.coordinator)
     items, total = await service.list_page(
         uow.session,
         coordinator_id=coordinator_id,
@@ -47,28 +46,33 @@ async def list_subscriptions(
     status_code=status.HTTP_201_CREATED,
     summary="Subscribe a coordinator",
     responses={409: {"description": "The coordinator already has a subscription in this mode"}},
+    dependencies=[role_required(Role.coordinator)],
 )
 async def create_subscription(
     data: SubscriptionCreate, uow: UnitOfWorkDep, principal: PrincipalDep, request: Request
 ) -> SubscriptionPublic:
     """Choose which alert kinds a coordinator receives, immediately or in the daily digest."""
-    require_role(principal, Role.coordinator)
     created = await service.create(uow.session, data, request.app.state.clock.now(), principal)
     uow.audit_object(created.id)
     await uow.commit()
     return created
 
 
-@router.get("/{subscription_id}", summary="One subscription")
+@router.get(
+    "/{subscription_id}", summary="One subscription", dependencies=[role_required(Role.coordinator)]
+)
 async def get_subscription(
     subscription_id: UUID, uow: UnitOfWorkDep, principal: PrincipalDep
 ) -> SubscriptionPublic:
     """A subscription by id."""
-    require_role(principal, Role.coordinator)
     return await service.get(uow.session, subscription_id, principal)
 
 
-@router.patch("/{subscription_id}", summary="Change a subscription")
+@router.patch(
+    "/{subscription_id}",
+    summary="Change a subscription",
+    dependencies=[role_required(Role.coordinator)],
+)
 async def update_subscription(
     subscription_id: UUID,
     data: SubscriptionUpdate,
@@ -77,7 +81,6 @@ async def update_subscription(
     request: Request,
 ) -> SubscriptionPublic:
     """Change the kinds or the mode."""
-    require_role(principal, Role.coordinator)
     updated = await service.update(
         uow.session, subscription_id, data, request.app.state.clock.now(), principal
     )
@@ -85,12 +88,16 @@ async def update_subscription(
     return updated
 
 
-@router.delete("/{subscription_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Unsubscribe")
+@router.delete(
+    "/{subscription_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Unsubscribe",
+    dependencies=[role_required(Role.coordinator)],
+)
 async def delete_subscription(
     subscription_id: UUID, uow: UnitOfWorkDep, principal: PrincipalDep
 ) -> Response:
     """Remove a subscription; the coordinator then hears nothing in that mode."""
-    require_role(principal, Role.coordinator)
     await service.delete(uow.session, subscription_id, principal)
     await uow.commit()
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Response, status
 
-from common.authorization import ensure_visible, require_admin, scoped_region
+from common.authorization import ADMIN_ONLY, ensure_visible, scoped_region
 from common.pagination import Page, PageDep
 from common.security import PrincipalDep
 from common.web import UnitOfWorkDep
@@ -43,12 +43,10 @@ async def list_regions(
     summary="Create a region",
     status_code=status.HTTP_201_CREATED,
     responses={**CONFLICT, **INVALID},
+    dependencies=[ADMIN_ONLY],
 )
-async def create_region(
-    data: RegionCreate, uow: UnitOfWorkDep, principal: PrincipalDep
-) -> RegionPublic:
+async def create_region(data: RegionCreate, uow: UnitOfWorkDep) -> RegionPublic:
     """A new region; 409 when the slug is taken."""
-    require_admin(principal)
     region = await service.create_region(uow, data)
     uow.audit_object(region.slug)
     await uow.commit()
@@ -66,16 +64,15 @@ async def get_region(slug: SlugPath, uow: UnitOfWorkDep, principal: PrincipalDep
     "/regions/{slug}",
     summary="Create or update a region",
     responses={201: {"description": "Created"}, **INVALID},
+    dependencies=[ADMIN_ONLY],
 )
 async def upsert_region(
     slug: SlugPath,
     data: RegionWrite,
     response: Response,
     uow: UnitOfWorkDep,
-    principal: PrincipalDep,
 ) -> RegionPublic:
     """Idempotent: 201 when created, 200 otherwise; a rename re-announces the region's projects."""
-    require_admin(principal)
     result = await service.upsert_region(uow, slug, data)
     if result.renamed:
         await announce_projects(uow, slug)
@@ -104,12 +101,10 @@ async def list_sectors(
     summary="Create a sector",
     status_code=status.HTTP_201_CREATED,
     responses={**NOT_FOUND, **CONFLICT, **INVALID},
+    dependencies=[ADMIN_ONLY],
 )
-async def create_sector(
-    slug: SlugPath, data: SectorCreate, uow: UnitOfWorkDep, principal: PrincipalDep
-) -> SectorPublic:
+async def create_sector(slug: SlugPath, data: SectorCreate, uow: UnitOfWorkDep) -> SectorPublic:
     """A new sector; 409 when the region already has that number."""
-    require_admin(principal)
     sector = await service.create_sector(uow, slug, data)
     uow.audit_object(sector.number)
     await uow.commit()
@@ -129,6 +124,7 @@ async def get_sector(
     "/regions/{slug}/sectors/{number}",
     summary="Create or rename a sector",
     responses={201: {"description": "Created"}, **NOT_FOUND, **INVALID},
+    dependencies=[ADMIN_ONLY],
 )
 async def upsert_sector(
     slug: SlugPath,
@@ -136,10 +132,8 @@ async def upsert_sector(
     data: SectorWrite,
     response: Response,
     uow: UnitOfWorkDep,
-    principal: PrincipalDep,
 ) -> SectorPublic:
     """Idempotent: 201 when created, 200 otherwise; a rename re-announces the sector's projects."""
-    require_admin(principal)
     result = await service.upsert_sector(uow, slug, number, data)
     if result.renamed:
         await announce_projects(uow, slug, number)

@@ -5,7 +5,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Response, status
 
-from common.authorization import ensure_visible, require_admin, scoped_region
+from common.authorization import ADMIN_ONLY, ensure_visible, scoped_region
 from common.pagination import Page, PageDep
 from common.security import PrincipalDep
 from common.web import UnitOfWorkDep
@@ -49,12 +49,10 @@ async def list_departments(
     summary="Create a department",
     status_code=status.HTTP_201_CREATED,
     responses={**CONFLICT, **INVALID},
+    dependencies=[ADMIN_ONLY],
 )
-async def create_department(
-    data: DepartmentCreate, uow: UnitOfWorkDep, principal: PrincipalDep
-) -> DepartmentPublic:
+async def create_department(data: DepartmentCreate, uow: UnitOfWorkDep) -> DepartmentPublic:
     """A new department; 409 when its region already has one of that full name."""
-    require_admin(principal)
     department = await service.create_department(uow, data)
     uow.audit_object(department.id)
     await uow.commit()
@@ -65,12 +63,12 @@ async def create_department(
     "/departments",
     summary="Create or update a department by region and full name",
     responses={201: {"description": "Created"}, **INVALID},
+    dependencies=[ADMIN_ONLY],
 )
 async def upsert_department(
-    data: DepartmentCreate, response: Response, uow: UnitOfWorkDep, principal: PrincipalDep
+    data: DepartmentCreate, response: Response, uow: UnitOfWorkDep
 ) -> DepartmentPublic:
     """Idempotent load: 201 when created, 200 otherwise; an event only when something changed."""
-    require_admin(principal)
     result = await service.upsert_department(uow, data)
     uow.audit_object(result.row.id)
     await uow.commit()
@@ -92,12 +90,12 @@ async def get_department(
     "/departments/{department_id}",
     summary="Change a department",
     responses={**NOT_FOUND, **CONFLICT, **INVALID},
+    dependencies=[ADMIN_ONLY],
 )
 async def update_department(
-    department_id: UUID, data: DepartmentUpdate, uow: UnitOfWorkDep, principal: PrincipalDep
+    department_id: UUID, data: DepartmentUpdate, uow: UnitOfWorkDep
 ) -> DepartmentPublic:
     """Change names, emails or the active flag; emits department.upserted when changed."""
-    require_admin(principal)
     department = await service.update_department(uow, department_id, data)
     await uow.commit()
     return DepartmentPublic.model_validate(department)
@@ -123,12 +121,10 @@ async def list_coordinators(
     summary="Create a coordinator",
     status_code=status.HTTP_201_CREATED,
     responses={**CONFLICT, **INVALID},
+    dependencies=[ADMIN_ONLY],
 )
-async def create_coordinator(
-    data: CoordinatorCreate, uow: UnitOfWorkDep, principal: PrincipalDep
-) -> CoordinatorPublic:
+async def create_coordinator(data: CoordinatorCreate, uow: UnitOfWorkDep) -> CoordinatorPublic:
     """A new coordinator; 409 when the region already has one with that email."""
-    require_admin(principal)
     coordinator = await service.create_coordinator(uow, data)
     uow.audit_object(coordinator.id)
     await uow.commit()
@@ -139,12 +135,12 @@ async def create_coordinator(
     "/coordinators",
     summary="Create or update a coordinator by region and email",
     responses={201: {"description": "Created"}, **INVALID},
+    dependencies=[ADMIN_ONLY],
 )
 async def upsert_coordinator(
-    data: CoordinatorCreate, response: Response, uow: UnitOfWorkDep, principal: PrincipalDep
+    data: CoordinatorCreate, response: Response, uow: UnitOfWorkDep
 ) -> CoordinatorPublic:
     """Idempotent load: 201 when created, 200 otherwise; an event only when something changed."""
-    require_admin(principal)
     result = await service.upsert_coordinator(uow, data)
     uow.audit_object(result.row.id)
     await uow.commit()
@@ -166,12 +162,12 @@ async def get_coordinator(
     "/coordinators/{coordinator_id}",
     summary="Change a coordinator",
     responses={**NOT_FOUND, **CONFLICT, **INVALID},
+    dependencies=[ADMIN_ONLY],
 )
 async def update_coordinator(
-    coordinator_id: UUID, data: CoordinatorUpdate, uow: UnitOfWorkDep, principal: PrincipalDep
+    coordinator_id: UUID, data: CoordinatorUpdate, uow: UnitOfWorkDep
 ) -> CoordinatorPublic:
     """Change name, email, sectors or the active flag; emits coordinator.upserted when changed."""
-    require_admin(principal)
     coordinator = await service.update_coordinator(uow, coordinator_id, data)
     await uow.commit()
     return CoordinatorPublic.model_validate(coordinator)

@@ -5,13 +5,14 @@ from typing import Annotated, Literal
 from uuid import UUID
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request, status
+from fastapi import APIRouter, Form, HTTPException, Query, Request, status
 
+from common.authorization import ADMIN_ONLY
 from common.logging import get_logger
 from common.pagination import Page, PageDep
-from common.problems import Problem, Unprocessable
-from common.security import Principal, PrincipalDep, Role, load_private_key, public_jwk
-from common.web import UnitOfWorkDep
+from common.problems import Unprocessable
+from common.security import Role, load_private_key, public_jwk
+from common.web import AnonymousRouter, UnitOfWorkDep
 from projects.dependencies import ClockDep
 from projects.identity import service
 from projects.identity.models import ApiKey, User
@@ -29,19 +30,11 @@ from projects.responses import CONFLICT, FORBIDDEN, INVALID, NOT_FOUND, UNAUTHOR
 
 log = get_logger(__name__)
 
-auth_router = APIRouter(tags=["identity"])
+auth_router = AnonymousRouter(tags=["identity"])
 jwks_router = APIRouter(tags=["identity"])
-router = APIRouter(tags=["identity"])
-
-
-def require_admin(principal: PrincipalDep) -> Principal:
-    """The caller, who must be an admin; 403 otherwise."""
-    if principal.role is not Role.admin:
-        raise Problem("Only admins manage users and API keys.", status=403)
-    return principal
-
-
-AdminDep = Annotated[Principal, Depends(require_admin)]
+# Users and API keys are managed by admins only: every route of this router refuses anyone else
+# before it reads the request.
+router = APIRouter(tags=["identity"], dependencies=[ADMIN_ONLY])
 
 
 def user_view(user: User) -> UserPublic:
@@ -147,7 +140,6 @@ ActiveFilter = Annotated[bool | None, Query(description="Only active (true) or i
 @router.get("/users", summary="List users", response_model=Page[UserPublic], responses=FORBIDDEN)
 async def list_users(
     uow: UnitOfWorkDep,
-    principal: AdminDep,
     page: PageDep,
     role: RoleFilter = None,
     active: ActiveFilter = None,
@@ -163,7 +155,7 @@ async def list_users(
     status_code=status.HTTP_201_CREATED,
     responses={**FORBIDDEN, **CONFLICT, **INVALID},
 )
-async def create_user(data: UserCreate, uow: UnitOfWorkDep, principal: AdminDep) -> UserPublic:
+async def create_user(data: UserCreate, uow: UnitOfWorkDep) -> UserPublic:
     """A new user with a role and scope; 409 when the email is taken."""
     user = await service.create_user(uow, data)
     await uow.commit()
@@ -171,7 +163,7 @@ async def create_user(data: UserCreate, uow: UnitOfWorkDep, principal: AdminDep)
 
 
 @router.get("/users/{user_id}", summary="Get a user", responses={**FORBIDDEN, **NOT_FOUND})
-async def get_user(user_id: UUID, uow: UnitOfWorkDep, principal: AdminDep) -> UserPublic:
+async def get_user(user_id: UUID, uow: UnitOfWorkDep) -> UserPublic:
     """One user."""
     return user_view(await service.get_user(uow.session, user_id))
 
@@ -181,9 +173,7 @@ async def get_user(user_id: UUID, uow: UnitOfWorkDep, principal: AdminDep) -> Us
     summary="Change a user",
     responses={**FORBIDDEN, **NOT_FOUND, **INVALID},
 )
-async def update_user(
-    user_id: UUID, data: UserUpdate, uow: UnitOfWorkDep, principal: AdminDep
-) -> UserPublic:
+async def update_user(user_id: UUID, data: UserUpdate, uow: UnitOfWorkDep) -> UserPublic:
     """Change name, password, role, scope or the active flag; principal.upserted when the role, scope or activity changed."""
     user = await service.update_user(uow, user_id, data)
     await uow.commit()
@@ -200,7 +190,7 @@ RevokedFilter = Annotated[bool | None, Query(description="Only revoked (true) or
     responses=FORBIDDEN,
 )
 async def list_api_keys(
-    uow: UnitOfWorkDep, principal: AdminDep, page: PageDep, revoked: RevokedFilter = None
+    uow: UnitOfWorkDep, page: PageDep, revoked: RevokedFilter = None
 ) -> Page[ApiKeyPublic]:
     """API keys with their prefix and last use, newest first; never a secret."""
     rows, total = await service.list_api_keys(uow.session, page, revoked=revoked)
@@ -213,9 +203,7 @@ async def list_api_keys(
     status_code=status.HTTP_201_CREATED,
     responses={**FORBIDDEN, **INVALID},
 )
-async def create_api_key(
-    data: ApiKeyCreate, uow: UnitOfWorkDep, principal: AdminDep
-) -> ApiKeyIssued:
+async def create_api_key(data: ApiKeyCreate, uow: UnitOfWorkDep) -> ApiKeyIssued:
     """A new key; its secret is in this answer only (exchange it at /auth/token)."""
     key, secret = await service.create_api_key(uow, data)
     await uow.commit()
@@ -223,7 +211,7 @@ async def create_api_key(
 
 
 @router.get("/api-keys/{key_id}", summary="Get an API key", responses={**FORBIDDEN, **NOT_FOUND})
-async def get_api_key(key_id: UUID, uow: UnitOfWorkDep, principal: AdminDep) -> ApiKeyPublic:
+async def get_api_key(key_id: UUID, uow: UnitOfWorkDep) -> ApiKeyPublic:
     """One API key, without its secret."""
     return api_key_view(await service.get_api_key(uow.session, key_id))
 
@@ -234,9 +222,7 @@ async def get_api_key(key_id: UUID, uow: UnitOfWorkDep, principal: AdminDep) -> 
     status_code=status.HTTP_204_NO_CONTENT,
     responses={**FORBIDDEN, **NOT_FOUND},
 )
-async def revoke_api_key(
-    key_id: UUID, uow: UnitOfWorkDep, principal: AdminDep, clock: ClockDep
-) -> None:
+async def revoke_api_key(key_id: UUID, uow: UnitOfWorkDep, clock: ClockDep) -> None:
     """Revoke the key: it can no longer be exchanged for tokens (issued ones expire soon)."""
     await service.revoke_api_key(uow, key_id, clock.now())
     await uow.commit()

@@ -6,7 +6,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 
-from common.authorization import require_admin, require_role
+from common.authorization import ADMIN_ONLY, role_required
 from common.pagination import Page, PageDep
 from common.security import PrincipalDep, Role
 from common.web import UnitOfWorkDep
@@ -59,17 +59,16 @@ async def list_milestones(
     summary="Add a milestone to a project",
     status_code=status.HTTP_201_CREATED,
     responses={**NOT_FOUND, **CONFLICT, **INVALID},
+    dependencies=[ADMIN_ONLY],
 )
 async def create_milestone(
     project_id: UUID,
     data: MilestoneCreate,
     uow: UnitOfWorkDep,
-    principal: PrincipalDep,
     today: TodayDep,
     clock: ClockDep,
 ) -> MilestonePublic:
     """A new pending milestone (missed if imported past due); 409 when the title exists."""
-    require_admin(principal)
     milestone = await service.create_milestone(uow, project_id, data, today, clock.now())
     uow.audit_object(milestone.id)
     await uow.commit()
@@ -80,18 +79,17 @@ async def create_milestone(
     "/projects/{project_id}/milestones",
     summary="Create or update a milestone by title",
     responses={201: {"description": "Created"}, **NOT_FOUND, **INVALID},
+    dependencies=[ADMIN_ONLY],
 )
 async def upsert_milestone(
     project_id: UUID,
     data: MilestoneCreate,
     response: Response,
     uow: UnitOfWorkDep,
-    principal: PrincipalDep,
     today: TodayDep,
     clock: ClockDep,
 ) -> MilestonePublic:
     """Idempotent load keyed by (project, title): 201 when created, 200 otherwise."""
-    require_admin(principal)
     result = await service.upsert_milestone(uow, project_id, data, today, clock.now())
     uow.audit_object(result.row.id)
     await uow.commit()
@@ -113,16 +111,15 @@ async def get_milestone(
     "/milestones/{milestone_id}",
     summary="Change a milestone",
     responses={**NOT_FOUND, **CONFLICT, **INVALID},
+    dependencies=[ADMIN_ONLY],
 )
 async def update_milestone(
     milestone_id: UUID,
     data: MilestoneUpdate,
     uow: UnitOfWorkDep,
-    principal: PrincipalDep,
     today: TodayDep,
 ) -> MilestonePublic:
     """Change title, due date or evidence; a missed milestone moved to a later date reopens."""
-    require_admin(principal)
     milestone = await service.update_milestone(uow, milestone_id, data, today)
     await uow.commit()
     return MilestonePublic.model_validate(milestone)
@@ -133,12 +130,10 @@ async def update_milestone(
     summary="Delete a milestone",
     status_code=status.HTTP_204_NO_CONTENT,
     responses=NOT_FOUND,
+    dependencies=[ADMIN_ONLY],
 )
-async def delete_milestone(
-    milestone_id: UUID, uow: UnitOfWorkDep, principal: PrincipalDep
-) -> Response:
+async def delete_milestone(milestone_id: UUID, uow: UnitOfWorkDep) -> Response:
     """Remove a milestone."""
-    require_admin(principal)
     await service.delete_milestone(uow, milestone_id)
     await uow.commit()
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -148,6 +143,7 @@ async def delete_milestone(
     "/milestones/{milestone_id}/reach",
     summary="Mark a milestone reached",
     responses={**NOT_FOUND, **CONFLICT, **INVALID},
+    dependencies=[role_required(Role.department)],
 )
 async def reach_milestone(
     milestone_id: UUID,
@@ -160,7 +156,6 @@ async def reach_milestone(
 
     The project's responsible department reports it (admins may too).
     """
-    require_role(principal, Role.department)
     milestone = await service.reach(
         uow, milestone_id, data or ReachRequest(), clock.now(), principal
     )

@@ -5,7 +5,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Response, status
 
-from common.authorization import require_admin, scoped_region, scoped_sector
+from common.authorization import ADMIN_ONLY, scoped_region, scoped_sector
 from common.events import Stage
 from common.pagination import Page, PageDep
 from common.security import PrincipalDep
@@ -69,12 +69,10 @@ async def list_projects(
     summary="Create a project",
     status_code=status.HTTP_201_CREATED,
     responses={**CONFLICT, **INVALID},
+    dependencies=[ADMIN_ONLY],
 )
-async def create_project(
-    data: ProjectCreate, uow: UnitOfWorkDep, principal: PrincipalDep
-) -> ProjectPublic:
+async def create_project(data: ProjectCreate, uow: UnitOfWorkDep) -> ProjectPublic:
     """A new project in the planned stage; 409 when its sector already has that number."""
-    require_admin(principal)
     project = await service.create_project(uow, data)
     uow.audit_object(project.id)
     await uow.commit()
@@ -85,12 +83,12 @@ async def create_project(
     "/projects",
     summary="Create or update a project by region, sector and number",
     responses={201: {"description": "Created"}, **INVALID},
+    dependencies=[ADMIN_ONLY],
 )
 async def upsert_project(
-    data: ProjectCreate, response: Response, uow: UnitOfWorkDep, principal: PrincipalDep
+    data: ProjectCreate, response: Response, uow: UnitOfWorkDep
 ) -> ProjectPublic:
     """Idempotent load: 201 when created, 200 otherwise; an event only when something changed."""
-    require_admin(principal)
     result = await service.upsert_project(uow, data)
     uow.audit_object(result.row.id)
     await uow.commit()
@@ -110,12 +108,12 @@ async def get_project(
     "/projects/{project_id}",
     summary="Change a project's catalogue data",
     responses={**NOT_FOUND, **INVALID},
+    dependencies=[ADMIN_ONLY],
 )
 async def update_project(
-    project_id: UUID, data: ProjectUpdate, uow: UnitOfWorkDep, principal: PrincipalDep
+    project_id: UUID, data: ProjectUpdate, uow: UnitOfWorkDep
 ) -> ProjectPublic:
     """Change names, texts, tasks or the responsible department; emits project.updated."""
-    require_admin(principal)
     project = await service.update_project(uow, project_id, data)
     await uow.commit()
     return project_public(project)
@@ -145,6 +143,7 @@ async def update_project(
         },
         **INVALID,
     },
+    dependencies=[ADMIN_ONLY],
 )
 async def create_transition(
     project_id: UUID,
@@ -154,7 +153,6 @@ async def create_transition(
     clock: ClockDep,
 ) -> TransitionPublic:
     """Record the move in the history and emit project.stage_changed."""
-    require_admin(principal)
     entry = await service.transition(uow, project_id, data, principal, clock.now())
     await uow.commit()
     return TransitionPublic.model_validate(entry)
