@@ -2,7 +2,10 @@
 
 from uuid import uuid4
 
+import httpx
 import pytest
+from fastapi import FastAPI
+from pydantic import BaseModel
 
 from common.authorization import (
     ensure_visible,
@@ -11,11 +14,12 @@ from common.authorization import (
     region_scope,
     require_admin,
     require_role,
+    role_required,
     scoped_region,
     scoped_sector,
 )
-from common.problems import Forbidden, NotFound, Unprocessable
-from common.security import Principal, Role
+from common.problems import Forbidden, NotFound, Unprocessable, install_problem_handlers
+from common.security import Principal, Role, current_principal
 
 ADMIN = Principal(subject="admin", role=Role.admin)
 DEPARTMENT_ID = uuid4()
@@ -99,3 +103,45 @@ def test_server_owned_fields_sent_by_a_non_admin_are_named():
     assert refused.value.extensions["errors"] == [
         {"field": "reported_by", "message": "set from your credentials, not the request"}
     ]
+
+
+class Reading(BaseModel):
+    value: int
+
+
+def guarded_app(caller: Principal) -> FastAPI:
+    """A route for departments, called by `caller`."""
+    app = FastAPI()
+    install_problem_handlers(app)
+
+    @app.post("/readings/{reading_id}", dependencies=[role_required(Role.department)])
+    async def record(reading_id: int, reading: Reading) -> dict[str, int]:
+        return {"id": reading_id, "value": reading.value}
+
+    app.dependency_overrides[current_principal] = lambda: caller
+    return app
+
+
+async def post_reading(caller: Principal, path: str, body: object) -> httpx.Response:
+    transport = httpx.ASGITransport(app=guarded_app(caller))
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        return await client.post(path, json=body)
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [("/readings/1", {"value": "много"}), ("/readings/x", {}), ("/readings/1", [1, 2])],
+)
+async def test_role_required_refuses_before_the_input_is_validated(path, body) -> None:
+    refused = await post_reading(COORDINATOR, path, body)
+    invalid = await post_reading(DEPARTMENT, path, body)
+    assert refused.status_code == 403
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert "errors" not in refused.json()
+    assert invalid.status_code == 422 and invalid.json()["errors"]
+
+
+async def test_role_required_lets_the_role_and_admins_through() -> None:
+    for caller in (DEPARTMENT, ADMIN):
+        response = await post_reading(caller, "/readings/7", {"value": 3})
+        assert response.status_code == 200 and response.json() == {"id": 7, "value": 3}
