@@ -340,6 +340,7 @@ async def test_a_caller_without_the_role_gets_403_whatever_it_sends(indicators):
             await client.post(f"/api/v1/indicators/{own}/measurements", json={"value": "много"}),
             await client.post("/api/v1/indicators", json={"name": 5}),
             await client.patch("/api/v1/indicators/not-a-uuid", json={"targets": "все"}),
+            await client.get("/api/v1/audit", params={"since": "вчера"}),
         ]
     for answer in answers:
         assert answer.status_code == 403, answer.text

@@ -18,10 +18,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from common.authorization import require_admin
+from common.authorization import ADMIN_ONLY
 from common.db import UnitOfWork
 from common.pagination import Page, PageDep
-from common.security import Principal, PrincipalDep
+from common.security import Principal
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 AUDIT_TABLE = "audit_log"
@@ -161,17 +161,16 @@ def audit_router() -> APIRouter:
         "/audit",
         summary="Audited writes, newest first (admins only)",
         responses={403: {"description": "Not an admin"}},
+        dependencies=[ADMIN_ONLY],
     )
     async def list_audit(
         request: Request,
-        principal: PrincipalDep,
         page: PageDep,
         subject: Annotated[str | None, Query(max_length=200)] = None,
         since: Annotated[datetime | None, Query(description="Inclusive lower bound")] = None,
         until: Annotated[datetime | None, Query(description="Exclusive upper bound")] = None,
     ) -> Page[AuditEntryPublic]:
         """Who wrote what, when and from where, filtered by subject and time."""
-        require_admin(principal)
         conditions = []
         if subject is not None:
             conditions.append(audit_log.c.subject == subject)
