@@ -1,4 +1,6 @@
-"""problem+json answers and retry policy of the shared web and messaging layers."""
+"""problem+json answers, retry policy and process tuning of the shared web and messaging layers."""
+
+import gc
 
 import httpx
 from fastapi import FastAPI
@@ -7,6 +9,7 @@ from pydantic import BaseModel, Field
 from common.messaging.consumer import TransientError, is_transient
 from common.messaging.kafka import backoff_seconds
 from common.problems import Conflict, install_problem_handlers
+from common.web import GC_YOUNG_THRESHOLD, tune_garbage_collection
 
 
 class Body(BaseModel):
@@ -64,3 +67,10 @@ def test_transient_errors_are_told_apart_from_bad_messages():
     assert is_transient(TransientError("smtp down"))
     assert is_transient(ConnectionRefusedError())
     assert not is_transient(ValueError("bad payload"))
+
+
+def test_a_started_service_freezes_its_start_up_heap_and_collects_young_objects_less_often():
+    tune_garbage_collection.cache_clear()
+    tune_garbage_collection()
+    assert gc.get_freeze_count() > 0
+    assert gc.get_threshold()[0] == GC_YOUNG_THRESHOLD

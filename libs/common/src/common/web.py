@@ -1,9 +1,11 @@
 """The service application factory: lifespan, health, metrics, request ids, problem+json."""
 
 import asyncio
+import gc
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
+from functools import cache
 from typing import Annotated, Any, Protocol
 from uuid import uuid4
 
@@ -147,6 +149,7 @@ def create_app(
         running.extend(factory(app) for factory in workers)
         app.state.workers = running
         tasks = [asyncio.create_task(w.run(), name=type(w).__name__) for w in running]
+        tune_garbage_collection()
         log.info("service started", workers=[type(w).__name__ for w in running])
         try:
             yield
@@ -230,6 +233,23 @@ def caller_limits(router: APIRouter) -> list[Any]:
     if isinstance(router, AnonymousRouter):
         return [Depends(limit_address_rate)]
     return [Depends(remember_principal), Depends(limit_principal_rate)]
+
+
+# Python's default collects the youngest generation every 700 net allocations.
+GC_YOUNG_THRESHOLD = 20_000
+
+
+@cache  # once per process: a test process starts many apps, and should freeze only once
+def tune_garbage_collection() -> None:
+    """Keep the cyclic garbage collector off the hot paths of a long-lived service.
+
+    Everything loaded at start-up (modules, routes, schemas, pools) lives as long as the
+    process: frozen, no full collection walks it again. Requests allocate in bursts (a bulk
+    import makes hundreds of thousands of short-lived objects): collecting the youngest
+    generation every 700 allocations spent about a quarter of an import's time in the collector.
+    """
+    gc.freeze()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
 
 
 async def remember_principal(request: Request, principal: PrincipalDep) -> None:
