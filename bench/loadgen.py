@@ -23,8 +23,10 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 
@@ -76,6 +78,19 @@ def vegeta_step(url_template: str, ids: list[str], rate: float, seconds: float) 
         "p50_ms": round(latencies["50th"] / 1e6, 1) if created else None,
         "p99_ms": round(latencies["99th"] / 1e6, 1) if created else None,
     }
+
+
+async def open_loop(send: Callable[[int], Awaitable[Any]], total: int, rate: float) -> None:
+    """Start send(0) … send(total - 1) on schedule at `rate` per second, whatever the earlier
+    ones are doing, and wait for all of them."""
+    begin = time.perf_counter()
+    tasks = []
+    for n in range(total):
+        delay = begin + n / rate - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(send(n)))
+    await asyncio.gather(*tasks)
 
 
 async def asyncpg_sender(dsn: str):
@@ -132,15 +147,8 @@ async def main(kind: str, target: str, ids: list[str], rate: float, seconds: flo
         else:
             errors += 1
 
-    total = int(rate * seconds)
     begin = time.perf_counter()
-    tasks = []
-    for n in range(total):
-        delay = begin + n / rate - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(one(n)))
-    await asyncio.gather(*tasks)
+    await open_loop(one, int(rate * seconds), rate)
     elapsed = time.perf_counter() - begin
     await close()
     latencies.sort()
