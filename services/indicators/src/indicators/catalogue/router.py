@@ -37,11 +37,14 @@ router = APIRouter(tags=["indicators"])
     dependencies=[ADMIN_ONLY],
 )
 async def upsert_indicator(
-    body: IndicatorCreate, response: Response, uow: UnitOfWorkDep
+    body: IndicatorCreate, request: Request, response: Response, uow: UnitOfWorkDep
 ) -> IndicatorPublic:
     """Idempotent by (project_id, name): loading the same definition twice changes nothing."""
+    state = request.app.state
     try:
-        indicator, created = await service.upsert_indicator(uow, body)
+        indicator, created = await service.upsert_indicator(
+            uow, body, state.clock.now().date(), state.settings.report_deadline_days
+        )
         uow.audit_object(indicator.id)
         await uow.commit()
     except IntegrityError as exc:

@@ -86,7 +86,16 @@ class IndicatorCreate(IndicatorBase):
                     "baseline": {"value": 45, "year": 2021},
                     "tolerance_percent": 5,
                     "region": "leningrad-oblast",
-                }
+                },
+                {
+                    "project_id": "0b6f3c52-4d3e-4c8e-9a51-6f1d2b7c9e10",
+                    "name": "Доля медицинских организаций, подключенных к ЕГИСЗ",
+                    "unit": "%",
+                    "frequency": "annual",
+                    "targets": {"2022": 70, "2023": 85, "2024": 100},
+                    "region": "leningrad-oblast",
+                    "announce_overdue": False,
+                },
             ]
         }
     )
@@ -98,6 +107,17 @@ class IndicatorCreate(IndicatorBase):
         min_length=1,
         max_length=100,
         description="Region slug; needed only while the project's events have not arrived yet",
+    )
+    announce_overdue: bool = Field(
+        True,
+        description=(
+            "false when importing a plan of past years: every period of the target years whose "
+            "report deadline has already passed without a value is recorded as announced, so "
+            "no indicator.report_overdue event is emitted for it (history is not news); it "
+            "still counts as unreported in /overdue and the evaluation, and accepts values. "
+            "Deadlines still ahead are announced as usual. An instruction for this request "
+            "only, not stored with the indicator"
+        ),
     )
 
 

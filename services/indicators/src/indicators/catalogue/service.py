@@ -1,7 +1,7 @@
 """Indicator logic: natural-key upsert, updates, archiving, reads, summaries."""
 
 from collections import defaultdict
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -38,6 +38,8 @@ from indicators.catalogue.schemas import (
     check_percent_targets,
 )
 from indicators.directory.models import DirectoryDepartment, DirectoryProject
+from indicators.measurements.service import driver_connection
+from indicators.overdue.service import record_history_announced
 
 log = get_logger(__name__)
 
@@ -152,12 +154,15 @@ async def _replace_targets(
             row.value = value
 
 
-async def upsert_indicator(uow: UnitOfWork, data: IndicatorCreate) -> tuple[IndicatorPublic, bool]:
+async def upsert_indicator(
+    uow: UnitOfWork, data: IndicatorCreate, today: date, deadline_days: int
+) -> tuple[IndicatorPublic, bool]:
     """Create the indicator of (project_id, name) or bring it up to date; (view, created).
 
     An event is published only when something changed, so loading the same definition twice
     is a no-op. Region, sector and department come from the directory when it knows the
-    project; otherwise the given region stands in until the project's events arrive.
+    project; otherwise the given region stands in until the project's events arrive. With
+    `data.announce_overdue` false, reports already overdue on `today` are never announced.
     """
     session = uow.session
     project = await _project(session, data.project_id)
@@ -250,6 +255,17 @@ async def upsert_indicator(uow: UnitOfWork, data: IndicatorCreate) -> tuple[Indi
     if created or old_targets != data.targets:
         await _replace_targets(session, indicator.id, data.targets)
         await session.flush()
+    if not data.announce_overdue:
+        # Also when nothing else changed: deadlines pass between loads, and reloading the
+        # same plan settles the periods that have become history since.
+        await record_history_announced(
+            await driver_connection(session),
+            indicator.id,
+            data.targets,
+            data.frequency,
+            today,
+            deadline_days,
+        )
     await session.refresh(indicator)
     if changed:
         event_class = IndicatorCreated if created else IndicatorUpdated

@@ -1,12 +1,13 @@
 """Finding indicator-periods past their reporting deadline and announcing each once."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from uuid import UUID
 
 import asyncpg
 
-from common.events import ReportOverdue
+from common.events import Frequency, ReportOverdue
 from common.logging import get_logger
 from indicators.evaluation import expected_value
 from indicators.measurements.service import (
@@ -34,6 +35,33 @@ class Filters:
     department_id: UUID | None = None
 
 
+def past_deadline(
+    years: Iterable[int], frequency: Frequency, today: date, deadline_days: int
+) -> list[tuple[Period, date]]:
+    """Each period of these years, with its deadline, whose report was due before `today`."""
+    due = []
+    for year in sorted(years):
+        for period in periods_of_year(year, frequency):
+            deadline = deadline_of(period, deadline_days)
+            if today <= deadline:
+                break
+            due.append((period, deadline))
+    return due
+
+
+async def _reported(
+    conn: asyncpg.Connection, indicator_ids: list[UUID]
+) -> set[tuple[UUID, Period]]:
+    """(indicator, period) pairs that have a value, themselves or through a finer period."""
+    covered: set[tuple[UUID, Period]] = set()
+    for row in await conn.fetch(
+        "SELECT indicator_id, period FROM period_states WHERE indicator_id = ANY($1::uuid[])",
+        indicator_ids,
+    ):
+        covered.update((row["indicator_id"], p) for p in Period.parse(row["period"]).enclosing())
+    return covered
+
+
 async def find_overdue(
     conn: asyncpg.Connection, today: date, deadline_days: int, filters: Filters = Filters()
 ) -> list[OverdueReport]:
@@ -49,32 +77,61 @@ async def find_overdue(
         filters.department_id,
     )
     contexts = await load_indicators(conn, {r["id"] for r in ids})
-    covered: set[tuple[UUID, Period]] = set()
-    for row in await conn.fetch(
-        "SELECT indicator_id, period FROM period_states WHERE indicator_id = ANY($1::uuid[])",
-        list(contexts),
-    ):
-        covered.update((row["indicator_id"], p) for p in Period.parse(row["period"]).enclosing())
-    overdue = []
-    for context in sorted(contexts.values(), key=lambda c: str(c.id)):
-        for year in sorted(context.plan.targets):
-            for period in periods_of_year(year, context.rules.frequency):
-                deadline = deadline_of(period, deadline_days)
-                if today <= deadline:
-                    break
-                if (context.id, period) in covered:
-                    continue
-                overdue.append(
-                    OverdueReport(
-                        indicator_id=context.id,
-                        region=context.region,
-                        responsible_department_id=context.department_id,
-                        period=str(period),
-                        deadline=deadline,
-                        expected=expected_value(context.plan, period),
-                    )
-                )
-    return overdue
+    covered = await _reported(conn, list(contexts))
+    return [
+        OverdueReport(
+            indicator_id=context.id,
+            region=context.region,
+            responsible_department_id=context.department_id,
+            period=str(period),
+            deadline=deadline,
+            expected=expected_value(context.plan, period),
+        )
+        for context in sorted(contexts.values(), key=lambda c: str(c.id))
+        for period, deadline in past_deadline(
+            context.plan.targets, context.rules.frequency, today, deadline_days
+        )
+        if (context.id, period) not in covered
+    ]
+
+
+async def record_history_announced(
+    conn: asyncpg.Connection,
+    indicator_id: UUID,
+    years: Iterable[int],
+    frequency: Frequency,
+    today: date,
+    deadline_days: int,
+) -> int:
+    """Mark the indicator's unreported periods already past their deadline as announced.
+
+    For a plan loaded after the fact: the scanner then stays silent about those periods (the
+    overdue listings still show them), while deadlines still ahead are announced as usual.
+    Returns how many periods were newly marked; runs in the caller's transaction.
+    """
+    due = past_deadline(years, frequency, today, deadline_days)
+    if not due:
+        return 0
+    covered = await _reported(conn, [indicator_id])
+    periods = [str(period) for period, _ in due if (indicator_id, period) not in covered]
+    marked = await conn.fetch(
+        """
+        INSERT INTO emitted_signals (indicator_id, period, kind, occurrence)
+        SELECT $1, p, $3, 0 FROM unnest($2::text[]) AS t(p)
+        ON CONFLICT DO NOTHING RETURNING period
+        """,
+        indicator_id,
+        periods,
+        SignalKind.report_overdue.value,
+    )
+    if marked:
+        log.info(
+            "past reports recorded as announced",
+            indicator_id=str(indicator_id),
+            count=len(marked),
+            today=today.isoformat(),
+        )
+    return len(marked)
 
 
 async def announce_overdue(
