@@ -195,6 +195,11 @@ def test_indicators_keep_printed_targets_and_those_without_any_are_still_catalog
     assert skipped == []
 
 
+def test_indicators_are_loaded_as_a_plan_whose_past_reports_are_history_not_news():
+    records, _ = indicator_records(DATASET, {"1.1": "p-1"})
+    assert [r.body["announce_overdue"] for r in records] == [False, False, False]
+
+
 def test_indicators_of_a_project_not_loaded_are_skipped_naming_it():
     records, skipped = indicator_records(DATASET, {})
     assert records == []

@@ -304,6 +304,8 @@ def indicator_records(
 
     A year whose target did not survive in the text has no target; an indicator none of whose
     targets survived is still catalogued, with no targets, so that every printed row is there.
+    Like milestones, the targets are a plan of past years: a report already overdue when the
+    indicator is loaded is recorded without an overdue alert (history is not news).
     """
     slug = dataset["region"]["slug"]
     records, skipped = [], []
@@ -326,6 +328,7 @@ def indicator_records(
             "baseline": None,
             "tolerance_percent": str(DEFAULT_TOLERANCE_PERCENT),
             "region": slug,
+            "announce_overdue": False,
         }
         records.append(Record("indicators", label, body, (project_id, ind["name"])))
     return records, skipped
