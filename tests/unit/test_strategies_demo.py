@@ -14,6 +14,7 @@ from strategies.demo import (
     BEHIND_YEARS,
     MAIL_PAGE,
     OVERDUE,
+    Clients,
     Expectation,
     bare_message_id,
     behind_value,
@@ -21,6 +22,7 @@ from strategies.demo import (
     matching_alerts,
     missing_emails,
     plan_rows,
+    report_lines,
     reported_value,
 )
 from strategies.load_plan import read_dataset
@@ -245,3 +247,39 @@ def test_the_mail_server_is_read_to_its_last_page_even_while_mail_arrives():
 def test_message_ids_compare_without_angle_brackets():
     assert bare_message_id("<abc@strategy.example.ru>") == "abc@strategy.example.ru"
     assert bare_message_id("abc@strategy.example.ru") == "abc@strategy.example.ru"
+
+
+def test_the_region_report_lists_the_strategys_overdue_reports_by_indicator_name():
+    # The stack may hold other data in the region: an overdue report of a project that is
+    # not the strategy's is left out, as its alerts are.
+    lists = {
+        "/api/v1/behind": [],
+        "/api/v1/projects": [{"id": "p-1"}],
+        "/api/v1/indicators": [
+            {"id": "ind-1", "project_id": "p-1", "name": "Доля школ"},
+            {"id": "ind-9", "project_id": "p-other", "name": "Чужой показатель"},
+        ],
+        "/api/v1/overdue": [
+            {"indicator_id": "ind-1", "period": "2024", "deadline": "2025-01-30"},
+            {"indicator_id": "ind-9", "period": "2024", "deadline": "2025-01-30"},
+        ],
+        "/api/v1/alerts": [],
+        "/api/v1/deliveries": [],
+    }
+
+    def service(request: httpx.Request) -> httpx.Response:
+        assert request.url.params.get("region", "nenets-ao") == "nenets-ao"
+        items = lists[request.url.path]
+        return httpx.Response(200, json={"items": items, "total": len(items)})
+
+    transport = httpx.MockTransport(service)
+    clients = Clients(
+        *(httpx.Client(base_url=f"http://{name}", transport=transport) for name in "pinm")
+    )
+    dataset = {"region": {"slug": "nenets-ao", "name": "Ненецкий автономный округ"}}
+    with clients.projects, clients.indicators, clients.notifications, clients.mail:
+        lines = list(report_lines(clients, dataset, set(), {}))
+
+    at = lines.index("Отчёты не представлены в срок: 1")
+    assert lines[at + 1] == "  • Доля школ — 2024 (срок 2025-01-30)"
+    assert not any("Чужой показатель" in line for line in lines)
