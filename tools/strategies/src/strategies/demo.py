@@ -598,9 +598,7 @@ def run(clients: Clients, args: argparse.Namespace) -> list[str]:
         "без писем: об истории не оповещают, письмо уходит, когда срок проходит после загрузки "
         "или когда точку отмечают достигнутой."
     )
-    print(
-        f"\nЖдём оповещения и письма (до {int(args.timeout)} с; просрочку сервис ищет раз в минуту)…"
-    )
+    print(f"\nЖдём оповещения и письма (до {int(args.timeout)} с)…")
     missing = wait_for_emails(clients, expected, args.timeout)
     mailbox = mailbox_messages(clients.mail)
     for dataset in datasets.values():
