@@ -1,12 +1,13 @@
 """Who may do what in the notifications service: regions, acknowledgements, subscriptions,
 the mail log, limits and the audit trail."""
 
-from uuid import uuid4
+from contextlib import asynccontextmanager
+from uuid import UUID, uuid4
 
 import asyncpg
 import pytest
 
-from common.events import TargetMissed
+from common.events import CoordinatorUpserted, TargetMissed
 from common.security import Principal, Role
 from tests.integration.notifications_fixtures import (
     EventSource,
@@ -143,6 +144,126 @@ async def test_scope_of_coordinators_and_departments(database_factory):
     assert [a["id"] for a in department_alerts.json()["items"]] == [home_alert["id"]]
     assert department_ack.status_code == 403
     assert department_subscriptions.status_code == 403
+
+
+@asynccontextmanager
+async def region_with_two_coordinators(database_factory):
+    """A running service knowing a world whose region has a second coordinator, a colleague.
+
+    Yields the service, the world, the colleague's id and the default subscription of each.
+    """
+    source_db = await database_factory("projects")
+    settings = service_settings(await database_factory("notifications"))
+    world, colleague_id = World(), uuid4()
+    colleague = CoordinatorUpserted(
+        coordinator_id=colleague_id,
+        region=world.region,
+        name="Смирнов Олег Викторович",
+        email=f"colleague-{world.tag}@gov.example.ru",
+    )
+    async with EventSource(source_db) as source, notifications_service(settings) as service:
+        await source.publish(*world.directory_events(), colleague)
+        await known_to(service, world)
+        async with service.client() as admin:
+
+            async def default_of(coordinator_id: UUID):
+                page = await admin.get(
+                    "/api/v1/subscriptions", params={"coordinator_id": str(coordinator_id)}
+                )
+                return page.json()["items"]
+
+            [own] = await eventually(
+                lambda: default_of(world.coordinator_id), "the coordinator's subscription"
+            )
+            [colleagues] = await eventually(
+                lambda: default_of(colleague_id), "the colleague's subscription"
+            )
+        yield service, world, colleague_id, own, colleagues
+
+
+async def test_a_coordinators_own_login_manages_only_its_own_subscriptions(database_factory):
+    async with region_with_two_coordinators(database_factory) as shared:
+        service, world, colleague_id, own, colleagues = shared
+        me = Principal(
+            subject=f"user:{uuid4()}",
+            role=Role.coordinator,
+            region=world.region,
+            coordinator_id=world.coordinator_id,
+        )
+        async with service.client(me) as coordinator:
+            listed = await coordinator.get("/api/v1/subscriptions")
+            listed_self = await coordinator.get(
+                "/api/v1/subscriptions", params={"coordinator_id": str(world.coordinator_id)}
+            )
+            listed_colleague = await coordinator.get(
+                "/api/v1/subscriptions", params={"coordinator_id": str(colleague_id)}
+            )
+            read_colleague = await coordinator.get(f"/api/v1/subscriptions/{colleagues['id']}")
+            change_colleague = await coordinator.patch(
+                f"/api/v1/subscriptions/{colleagues['id']}", json={"kinds": ["behind"]}
+            )
+            delete_colleague = await coordinator.delete(f"/api/v1/subscriptions/{colleagues['id']}")
+            subscribe_colleague = await coordinator.post(
+                "/api/v1/subscriptions",
+                json={"coordinator_id": str(colleague_id), "mode": "digest", "kinds": ["behind"]},
+            )
+            subscribe_self = await coordinator.post(
+                "/api/v1/subscriptions", json={"mode": "digest", "kinds": ["behind"]}
+            )
+            read_own = await coordinator.get(f"/api/v1/subscriptions/{own['id']}")
+            change_own = await coordinator.patch(
+                f"/api/v1/subscriptions/{own['id']}", json={"kinds": ["target_missed"]}
+            )
+        async with service.client() as admin:
+            colleague_after = await admin.get(
+                "/api/v1/subscriptions", params={"coordinator_id": str(colleague_id)}
+            )
+
+    assert [s["id"] for s in listed.json()["items"]] == [own["id"]]
+    assert [s["id"] for s in listed_self.json()["items"]] == [own["id"]]
+    assert listed_colleague.status_code == 403
+    assert listed_colleague.json()["field"] == "coordinator_id"
+    for refused in (read_colleague, change_colleague, delete_colleague):
+        assert refused.status_code == 404, refused.text
+    assert subscribe_colleague.status_code == 403
+    assert subscribe_colleague.json()["field"] == "coordinator_id"
+    assert subscribe_self.status_code == 201, subscribe_self.text
+    assert subscribe_self.json()["coordinator_id"] == str(world.coordinator_id)
+    assert subscribe_self.json()["mode"] == "digest"
+    assert read_own.status_code == 200
+    assert change_own.status_code == 200 and change_own.json()["kinds"] == ["target_missed"]
+    # Nothing of the colleague's changed, and no digest subscription was made for them.
+    assert colleague_after.json()["items"] == [colleagues]
+
+
+async def test_a_coordinator_login_without_a_link_is_a_desk_for_the_whole_region(database_factory):
+    async with region_with_two_coordinators(database_factory) as shared:
+        service, world, colleague_id, own, colleagues = shared
+        async with service.client(coordinator_of(world)) as desk:
+            listed = await desk.get("/api/v1/subscriptions")
+            change_colleague = await desk.patch(
+                f"/api/v1/subscriptions/{colleagues['id']}", json={"kinds": ["behind"]}
+            )
+            subscribe_colleague = await desk.post(
+                "/api/v1/subscriptions",
+                json={"coordinator_id": str(colleague_id), "mode": "digest", "kinds": ["behind"]},
+            )
+            nobody_named = await desk.post(
+                "/api/v1/subscriptions", json={"mode": "digest", "kinds": ["behind"]}
+            )
+        async with service.client() as admin:
+            admin_nobody_named = await admin.post(
+                "/api/v1/subscriptions", json={"mode": "digest", "kinds": ["behind"]}
+            )
+
+    assert {s["id"] for s in listed.json()["items"]} == {own["id"], colleagues["id"]}
+    assert change_colleague.status_code == 200
+    assert subscribe_colleague.status_code == 201
+    assert subscribe_colleague.json()["coordinator_id"] == str(colleague_id)
+    # Only a coordinator's own login knows whom a subscription without a coordinator is for.
+    for unnamed in (nobody_named, admin_nobody_named):
+        assert unnamed.status_code == 422, unnamed.text
+        assert [e["field"] for e in unnamed.json()["errors"]] == ["coordinator_id"]
 
 
 async def test_mass_assignment_and_oversized_bodies_are_refused(database_factory):

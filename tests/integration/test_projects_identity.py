@@ -26,6 +26,7 @@ from tests.integration.projects_fixtures import (  # noqa: F401 (fixtures)
     START,
     about,
     ok,
+    only_event,
     projects_fixture,
     projects_settings,
     running_projects,
@@ -234,6 +235,7 @@ async def test_a_principal_change_is_published_once_keyed_by_its_subject(project
         "department_id": None,
         "sector_numbers": [2],
         "active": True,
+        "coordinator_id": None,
     }
     assert PASSWORD not in created.value.decode() and "argon2" not in created.value.decode()
 
@@ -248,6 +250,130 @@ async def test_a_principal_change_is_published_once_keyed_by_its_subject(project
     await tap.settle()
     events = tap.matching(about(subject))
     assert [e.envelope.data.active for e in events] == [True, False]
+
+
+async def seed_coordinator(client: httpx.AsyncClient, region: str) -> dict:
+    """A new coordinator record of a region."""
+    body = {
+        "region": region,
+        "name": "Иванова Мария Петровна",
+        "email": f"coord-{uuid4().hex[:10]}@gov.example.ru",
+    }
+    return ok(await client.post(f"{API}/coordinators", json=body), 201)
+
+
+def coordinator_user(region: str, **fields) -> dict:
+    """The body of a new coordinator user of a region."""
+    return {
+        "email": unique_email(),
+        "name": "Иванова Мария Петровна",
+        "password": PASSWORD,
+        "role": "coordinator",
+        "region": region,
+        **fields,
+    }
+
+
+async def test_a_coordinator_user_linked_to_its_coordinator_gets_the_claim(projects, tap):
+    region = await seed_region(projects.client)
+    coordinator = await seed_coordinator(projects.client, region)
+    linked = ok(
+        await projects.client.post(
+            f"{API}/users", json=coordinator_user(region, coordinator_id=coordinator["id"])
+        ),
+        201,
+    )
+    desk = ok(await projects.client.post(f"{API}/users", json=coordinator_user(region)), 201)
+    async with projects.service.client(principal=None) as anonymous:
+        linked_token = ok(await password_grant(anonymous, linked["email"], PASSWORD))
+        desk_token = ok(await password_grant(anonymous, desk["email"], PASSWORD))
+        headers = {"Authorization": f"Bearer {linked_token['access_token']}"}
+        regions = await anonymous.get(f"{API}/regions", headers=headers)
+    assert linked["coordinator_id"] == coordinator["id"]
+    assert (
+        ok(await projects.client.get(f"{API}/users/{linked['id']}"))["coordinator_id"]
+        == (coordinator["id"])
+    )
+    assert claims_of(linked_token["access_token"])["coordinator_id"] == coordinator["id"]
+    assert desk["coordinator_id"] is None
+    assert "coordinator_id" not in claims_of(desk_token["access_token"])
+    assert regions.status_code == 200
+    event = await only_event(tap, "principal.upserted", linked["subject"])
+    assert str(event.coordinator_id) == coordinator["id"]
+
+
+async def test_a_coordinator_link_must_name_a_coordinator_of_the_users_region(projects):
+    region, elsewhere = await seed_region(projects.client), await seed_region(projects.client)
+    department = await seed_department(projects.client, region)
+    foreign = await seed_coordinator(projects.client, elsewhere)
+    own = await seed_coordinator(projects.client, region)
+    cases = [
+        coordinator_user(region, coordinator_id=str(uuid4())),
+        coordinator_user(region, coordinator_id=foreign["id"]),
+        {
+            **coordinator_user(region, coordinator_id=own["id"]),
+            "role": "department",
+            "region": None,
+            "department_id": department["id"],
+        },
+        {**coordinator_user(region, coordinator_id=own["id"]), "role": "admin", "region": None},
+    ]
+    for body in cases:
+        response = await projects.client.post(f"{API}/users", json=body)
+        assert response.status_code == 422, (body, response.text)
+        assert [e["field"] for e in response.json()["errors"]] == ["coordinator_id"], body
+    # An API key is a machine, never a coordinator's own login.
+    key = await projects.client.post(
+        f"{API}/api-keys",
+        json={"name": "x", "role": "coordinator", "region": region, "coordinator_id": own["id"]},
+    )
+    assert key.status_code == 422 and key.json()["errors"][0]["field"] == "coordinator_id"
+    listed = ok(await projects.client.get(f"{API}/users"))
+    assert listed["total"] == 0
+
+
+async def test_changing_a_users_link_or_region_keeps_the_link_consistent(projects, tap):
+    region, elsewhere = await seed_region(projects.client), await seed_region(projects.client)
+    here, there = (
+        await seed_coordinator(projects.client, region),
+        await seed_coordinator(projects.client, elsewhere),
+    )
+    department = await seed_department(projects.client, elsewhere)
+    user = ok(await projects.client.post(f"{API}/users", json=coordinator_user(region)), 201)
+    path = f"{API}/users/{user['id']}"
+
+    linked = ok(await projects.client.patch(path, json={"coordinator_id": here["id"]}))
+    foreign = await projects.client.patch(path, json={"coordinator_id": there["id"]})
+    # A kept link is checked against a new region: the move must name a coordinator there.
+    moved_alone = await projects.client.patch(path, json={"region": elsewhere})
+    unchanged = ok(await projects.client.get(path))
+    moved = ok(
+        await projects.client.patch(path, json={"region": elsewhere, "coordinator_id": there["id"]})
+    )
+    unlinked = ok(await projects.client.patch(path, json={"coordinator_id": None}))
+    relinked = ok(await projects.client.patch(path, json={"coordinator_id": there["id"]}))
+    demoted = ok(
+        await projects.client.patch(
+            path, json={"role": "department", "department_id": department["id"]}
+        )
+    )
+    async with projects.service.client(principal=None) as anonymous:
+        token = ok(await password_grant(anonymous, user["email"], PASSWORD))["access_token"]
+
+    assert linked["coordinator_id"] == here["id"]
+    for refused in (foreign, moved_alone):
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["errors"][0]["field"] == "coordinator_id"
+    assert (unchanged["region"], unchanged["coordinator_id"]) == (region, here["id"])
+    assert (moved["region"], moved["coordinator_id"]) == (elsewhere, there["id"])
+    assert unlinked["coordinator_id"] is None and relinked["coordinator_id"] == there["id"]
+    assert demoted["role"] == "department" and demoted["coordinator_id"] is None
+    assert "coordinator_id" not in claims_of(token)
+    await tap.wait_for(of_type("principal.upserted", subject=user["subject"]), count=6)
+    await tap.settle()
+    published = [e.envelope.data.coordinator_id for e in tap.matching(about(user["subject"]))]
+    as_text = [str(c) if c else None for c in published]
+    assert as_text == [None, here["id"], there["id"], None, there["id"], None]
 
 
 async def test_the_bootstrap_admin_is_created_once_and_can_sign_in(database_factory, tap):

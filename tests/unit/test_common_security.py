@@ -87,6 +87,73 @@ def test_claims_that_name_no_valid_principal_are_refused():
         verifier().verify(unsigned)
 
 
+def signed(**claims) -> str:
+    """A token signed with the test key carrying a coordinator's claims and the given ones."""
+    now = datetime.now(UTC)
+    base = {
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "sub": "user:coordinator",
+        "iat": int(now.timestamp()),
+        "exp": int((now + timedelta(minutes=5)).timestamp()),
+        "role": "coordinator",
+        "region": "leningrad-oblast",
+    }
+    return jwt.encode({**base, **claims}, SIGNING_KEY, algorithm="EdDSA")
+
+
+def test_a_linked_coordinator_token_carries_and_yields_its_coordinator_id():
+    coordinator_id = uuid4()
+    linked = Principal(
+        subject="user:8",
+        role=Role.coordinator,
+        region="leningrad-oblast",
+        coordinator_id=coordinator_id,
+    )
+    issued = token(linked)
+    assert jwt.decode(issued, options={"verify_signature": False})["coordinator_id"] == str(
+        coordinator_id
+    )
+    assert verifier().verify(issued).coordinator_id == coordinator_id
+    assert verifier().verify(signed(coordinator_id=str(coordinator_id))) == Principal(
+        subject="user:coordinator",
+        role=Role.coordinator,
+        region="leningrad-oblast",
+        coordinator_id=coordinator_id,
+    )
+
+
+def test_tokens_without_the_claim_name_no_coordinator_and_do_not_carry_it():
+    shared_desk = Principal(subject="user:9", role=Role.coordinator, region="leningrad-oblast")
+    for principal in (shared_desk, DEPARTMENT):
+        issued = token(principal)
+        assert "coordinator_id" not in jwt.decode(issued, options={"verify_signature": False})
+        assert verifier().verify(issued).coordinator_id is None
+    # Tokens issued before the claim existed, and ones with an explicit null, work as before.
+    assert verifier().verify(signed()).coordinator_id is None
+    assert verifier().verify(signed(coordinator_id=None)).coordinator_id is None
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {"coordinator_id": "not-a-uuid"},
+        {"coordinator_id": 42},
+        {"role": "department", "department_id": str(uuid4()), "coordinator_id": str(uuid4())},
+        {"role": "admin", "region": None, "coordinator_id": str(uuid4())},
+    ],
+    ids=["not a uuid", "a number", "a department", "an admin"],
+)
+def test_a_coordinator_id_that_is_malformed_or_not_a_coordinators_is_refused(claims):
+    with pytest.raises(InvalidToken, match="does not name a valid principal"):
+        verifier().verify(signed(**claims))
+
+
+def test_only_a_coordinator_principal_may_name_a_coordinator():
+    with pytest.raises(ValidationError, match="only a coordinator"):
+        Principal(subject="user:1", role=Role.department, coordinator_id=uuid4())
+
+
 def test_the_key_id_is_the_rfc_8037_thumbprint():
     # RFC 8037, appendix A.2 and A.3.
     x = "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"

@@ -228,6 +228,13 @@ class PrincipalUpserted(IntegrationEvent):
         default_factory=list, description="A coordinator's sectors; empty means the whole region"
     )
     active: bool = Field(True, description="False once the user is deactivated or the key revoked")
+    coordinator_id: UUID | None = Field(
+        None,
+        description=(
+            "The coordinator record a coordinator user is (the `coordinator_id` claim of its "
+            "tokens); none for other principals and for a coordinator login shared by a desk"
+        ),
+    )
 
 
 # --- indicators service -----------------------------------------------------------------------

@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from common.logging import get_logger
 
@@ -57,6 +57,20 @@ class Principal(BaseModel):
     region: str | None = None
     department_id: UUID | None = None
     sector_numbers: list[int] = []
+    coordinator_id: UUID | None = Field(
+        None,
+        description=(
+            "The coordinator record a coordinator's login is; it then manages only that "
+            "coordinator's subscriptions. None for other roles and for a shared desk."
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _coordinator_link_needs_the_role(self) -> "Principal":
+        # A department or admin naming a coordinator would be acting as someone it is not.
+        if self.coordinator_id is not None and self.role is not Role.coordinator:
+            raise ValueError("only a coordinator may name the coordinator it is")
+        return self
 
 
 class InvalidToken(Exception):
@@ -174,6 +188,9 @@ def issue_token(
         "department_id": str(principal.department_id) if principal.department_id else None,
         "sectors": list(principal.sector_numbers),
     }
+    # Only a linked coordinator's token has the claim: every other token stays as it was.
+    if principal.coordinator_id is not None:
+        claims["coordinator_id"] = str(principal.coordinator_id)
     headers = {"kid": key_id(private_key.public_key())}
     return jwt.encode(claims, private_key, algorithm=ALGORITHM, headers=headers)
 
@@ -245,6 +262,7 @@ class TokenVerifier:
                 region=claims.get("region"),
                 department_id=claims.get("department_id"),
                 sector_numbers=claims.get("sectors") or [],
+                coordinator_id=claims.get("coordinator_id"),
             )
         except ValidationError as exc:
             raise InvalidToken("The access token does not name a valid principal.") from exc

@@ -20,19 +20,37 @@ from notifications.subscriptions.schemas import (
 router = APIRouter(prefix="/subscriptions", tags=["subscriptions"])
 
 
-@router.get("", summary="List subscriptions", dependencies=[role_required(Role.coordinator)])
+SCOPE = (
+    " A coordinator whose token carries a `coordinator_id` claim (its login is that coordinator "
+    "record) sees and manages only that coordinator's subscriptions: another coordinator's are "
+    "answered 404 as absent. A coordinator login without the claim is a shared desk acting for "
+    "every coordinator of its region; admins act everywhere."
+)
+OWN_ONLY = {403: {"description": "A coordinator's own login named another coordinator"}}
+
+
+@router.get(
+    "",
+    summary="List subscriptions",
+    description="Subscriptions by region, coordinator address and mode." + SCOPE,
+    responses=OWN_ONLY,
+    dependencies=[role_required(Role.coordinator)],
+)
 async def list_subscriptions(
     uow: UnitOfWorkDep,
     principal: PrincipalDep,
     page: PageDep,
-    coordinator_id: UUID | None = None,
+    coordinator_id: Annotated[
+        UUID | None,
+        Query(description="Only this coordinator's; a coordinator's own login: itself or 403"),
+    ] = None,
     region: Annotated[str | None, Query(examples=["leningrad-oblast"])] = None,
     mode: DeliveryMode | None = None,
 ) -> Page[SubscriptionPublic]:
-    """Subscriptions, filtered by coordinator, region or mode (a coordinator: its region)."""
+    """Subscriptions, filtered by coordinator, region or mode (a coordinator: its own scope)."""
     items, total = await service.list_page(
         uow.session,
-        coordinator_id=coordinator_id,
+        coordinator_id=service.scoped_coordinator(principal, coordinator_id),
         region=scoped_region(principal, region),
         mode=mode,
         limit=page.limit,
@@ -45,7 +63,14 @@ async def list_subscriptions(
     "",
     status_code=status.HTTP_201_CREATED,
     summary="Subscribe a coordinator",
-    responses={409: {"description": "The coordinator already has a subscription in this mode"}},
+    description=(
+        "Choose which alert kinds a coordinator receives, immediately or in the daily digest."
+        + SCOPE
+    ),
+    responses={
+        **OWN_ONLY,
+        409: {"description": "The coordinator already has a subscription in this mode"},
+    },
     dependencies=[role_required(Role.coordinator)],
 )
 async def create_subscription(
@@ -59,7 +84,10 @@ async def create_subscription(
 
 
 @router.get(
-    "/{subscription_id}", summary="One subscription", dependencies=[role_required(Role.coordinator)]
+    "/{subscription_id}",
+    summary="One subscription",
+    description=SCOPE.strip(),
+    dependencies=[role_required(Role.coordinator)],
 )
 async def get_subscription(
     subscription_id: UUID, uow: UnitOfWorkDep, principal: PrincipalDep
@@ -71,6 +99,7 @@ async def get_subscription(
 @router.patch(
     "/{subscription_id}",
     summary="Change a subscription",
+    description=SCOPE.strip(),
     dependencies=[role_required(Role.coordinator)],
 )
 async def update_subscription(
@@ -92,6 +121,7 @@ async def update_subscription(
     "/{subscription_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Unsubscribe",
+    description=SCOPE.strip(),
     dependencies=[role_required(Role.coordinator)],
 )
 async def delete_subscription(

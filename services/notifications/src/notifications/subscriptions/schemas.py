@@ -29,7 +29,14 @@ class SubscriptionCreate(BaseModel):
         },
     )
 
-    coordinator_id: UUID
+    coordinator_id: UUID | None = Field(
+        None,
+        description=(
+            "Whose subscription it is. Required for admins and for a shared coordinator desk "
+            "(a login without a `coordinator_id` claim); a coordinator's own login may leave it "
+            "out (it subscribes itself) and may not name another coordinator (403)."
+        ),
+    )
     mode: DeliveryMode = DeliveryMode.immediate
     kinds: list[AlertKind] = Field(min_length=1, description="Alert kinds to receive")
 

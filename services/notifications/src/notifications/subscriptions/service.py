@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from common.authorization import ensure_visible, region_scope
-from common.problems import Conflict, NotFound, Unprocessable
+from common.problems import Conflict, Forbidden, NotFound, Unprocessable
 from common.security import Principal
 from notifications.alerts.models import Alert, AlertKind
 from notifications.deliveries.models import RecipientType
@@ -145,26 +145,49 @@ async def _mode_taken(
     return (await session.scalar(query)) is not None
 
 
+def scoped_coordinator(principal: Principal, requested: UUID | None) -> UUID | None:
+    """The coordinator a request is about: a linked coordinator's own, or 403 for another one.
+
+    Only a coordinator whose token names its coordinator record is narrowed; admins and a
+    shared desk (a coordinator login without the link) get what they asked for.
+    """
+    own = principal.coordinator_id
+    if own is None:
+        return requested
+    if requested is not None and requested != own:
+        raise Forbidden(
+            f"you act for coordinator {own} only, not {requested}", field="coordinator_id"
+        )
+    return own
+
+
 async def create(
     session: AsyncSession, data: SubscriptionCreate, now: datetime, principal: Principal
 ) -> SubscriptionPublic:
     """Add a subscription for a known coordinator; one per coordinator and mode.
 
-    A coordinator outside the principal's region is answered as unknown.
+    A linked coordinator subscribes itself; a coordinator outside the principal's region is
+    answered as unknown.
     """
-    coordinator = await session.get(Coordinator, data.coordinator_id)
+    coordinator_id = scoped_coordinator(principal, data.coordinator_id)
+    if coordinator_id is None:
+        raise Unprocessable(
+            "coordinator_id: required unless your login is a coordinator's own",
+            errors=[{"field": "coordinator_id", "message": "required"}],
+        )
+    coordinator = await session.get(Coordinator, coordinator_id)
     if coordinator is None or not region_scope(principal).covers(coordinator.region):
         raise Unprocessable(
             "Unknown coordinator",
             errors=[{"field": "coordinator_id", "message": "no coordinator with this id"}],
         )
-    if await _mode_taken(session, data.coordinator_id, data.mode):
+    if await _mode_taken(session, coordinator_id, data.mode):
         raise Conflict(
             f"The coordinator already has a {data.mode.value} subscription; change it instead",
             errors=[{"field": "mode", "message": "already subscribed in this mode"}],
         )
     subscription = Subscription(
-        coordinator_id=data.coordinator_id,
+        coordinator_id=coordinator_id,
         mode=data.mode.value,
         kinds=[k.value for k in data.kinds],
         created_at=now,
@@ -188,13 +211,17 @@ async def _load(
     if row is None:
         raise NotFound(f"Subscription {subscription_id} does not exist")
     ensure_visible(principal, row[1].region, what=f"Subscription {subscription_id}")
+    # Another coordinator's subscription is out of a linked coordinator's scope, like another
+    # region's: answered as absent.
+    if principal.coordinator_id not in (None, row[0].coordinator_id):
+        raise NotFound(f"Subscription {subscription_id} does not exist")
     return row[0], row[1]
 
 
 async def get(
     session: AsyncSession, subscription_id: UUID, principal: Principal
 ) -> SubscriptionPublic:
-    """One subscription of a coordinator in the principal's region."""
+    """One subscription of a coordinator in the principal's scope."""
     return _public(*await _load(session, subscription_id, principal))
 
 

@@ -39,6 +39,11 @@ class User(TableBase, table=True):
     region: str | None = region_field()
     department_id: UUID | None = department_field()
     sector_numbers: list[int] = Field(sa_column=Column(JSONB, nullable=False))
+    # The coordinator record a coordinator's login is; its tokens then carry the claim.
+    coordinator_id: UUID | None = Field(
+        default=None,
+        sa_column=Column(Uuid, ForeignKey("region_coordinators.id"), nullable=True),
+    )
     active: bool = Field(sa_column=Column(Boolean, nullable=False))
     created_at: datetime | None = created_at_field()
     updated_at: datetime | None = updated_at_field()

@@ -1,7 +1,7 @@
 """Request and response shapes of users, API keys and access tokens."""
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -23,6 +23,14 @@ USER_EXAMPLE = {
     "role": "department",
     "department_id": "0b7c4a3e-8f51-4a8e-9d53-2f1b0c6f1a11",
 }
+COORDINATOR_USER_EXAMPLE = {
+    "email": "digital@lenreg.ru",
+    "name": "Иванова Мария Петровна",
+    "password": "correct-horse-battery",
+    "role": "coordinator",
+    "region": "leningrad-oblast",
+    "coordinator_id": "0b9c1c52-5c1f-4d0a-9a43-6f7f2b1e9a10",
+}
 API_KEY_EXAMPLE = {
     "name": "Учётная система КЦР ЛО",
     "role": "department",
@@ -41,15 +49,33 @@ class Scope(BaseModel):
     sector_numbers: SectorNumbers = []
 
 
+def coordinator_link_field(note: str = "") -> Any:
+    """The `coordinator_id` of a user: the coordinator record a coordinator's login is."""
+    return Field(
+        None,
+        description=(
+            "Coordinator users only: the coordinator record (GET /coordinators) this login is, "
+            "of the user's region. Its tokens then carry a `coordinator_id` claim and it manages "
+            "only that coordinator's subscriptions; without it the login is a shared desk acting "
+            "for every coordinator of the region." + note
+        ),
+        examples=["0b9c1c52-5c1f-4d0a-9a43-6f7f2b1e9a10"],
+    )
+
+
 class UserCreate(Scope):
     """A new user; the email is the login."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [USER_EXAMPLE]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [USER_EXAMPLE, COORDINATOR_USER_EXAMPLE]},
+    )
 
     email: Email
     name: Name
     password: Password
     active: bool = True
+    coordinator_id: UUID | None = coordinator_link_field()
 
 
 class UserUpdate(BaseModel):
@@ -64,6 +90,10 @@ class UserUpdate(BaseModel):
     department_id: UUID | None = None
     sector_numbers: SectorNumbers | None = None
     active: bool | None = None
+    coordinator_id: UUID | None = coordinator_link_field(
+        " An explicit null removes the link; a change of region must name a coordinator of the "
+        "new region or null."
+    )
 
 
 class UserPublic(BaseModel):
@@ -79,6 +109,7 @@ class UserPublic(BaseModel):
     region: str | None
     department_id: UUID | None
     sector_numbers: list[int]
+    coordinator_id: UUID | None = coordinator_link_field()
     active: bool
     created_at: datetime
     updated_at: datetime

@@ -22,7 +22,7 @@ from common.pagination import PageParams
 from common.problems import Conflict, NotFound, Unprocessable
 from common.security import Principal, Role, issue_token
 from projects.catalogue.service import require_region, require_sectors
-from projects.departments.models import Department
+from projects.departments.models import Coordinator, Department
 from projects.identity.models import ApiKey, User
 from projects.identity.schemas import ApiKeyCreate, Scope, UserCreate, UserUpdate
 from projects.persistence import apply_changes, find_by, flush_or_conflict, paginate
@@ -36,6 +36,8 @@ API_KEY_SHOWN_PREFIX_LENGTH = len(API_KEY_SECRET_PREFIX) + 8
 _hasher = PasswordHasher()
 # Verified against when the email is unknown, so a miss costs as long as a wrong password.
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+# A user's fields that decide the principal its tokens name; a change re-checks them together.
+USER_SCOPE_FIELDS = frozenset({*Scope.model_fields, "coordinator_id"})
 
 
 class BadCredentials(Exception):
@@ -92,6 +94,7 @@ def principal_of(row: User | ApiKey) -> Principal:
         region=row.region,
         department_id=row.department_id,
         sector_numbers=list(row.sector_numbers),
+        coordinator_id=row.coordinator_id if isinstance(row, User) else None,
     )
 
 
@@ -110,6 +113,7 @@ def principal_event(row: User | ApiKey) -> PrincipalUpserted:
         department_id=principal.department_id,
         sector_numbers=principal.sector_numbers,
         active=active,
+        coordinator_id=principal.coordinator_id,
     )
 
 
@@ -153,6 +157,26 @@ async def resolve_scope(session: AsyncSession, scope: Scope) -> dict[str, Any]:
     }
 
 
+async def resolve_coordinator_link(
+    session: AsyncSession, scope: dict[str, Any], coordinator_id: UUID | None
+) -> UUID | None:
+    """The coordinator record a user with this resolved scope is; 422 on coordinator_id otherwise."""
+    if coordinator_id is None:
+        return None
+    if scope["role"] != Role.coordinator:
+        raise _refuse("coordinator_id", "only a coordinator user is a coordinator record")
+    coordinator = await session.get(Coordinator, coordinator_id)
+    if coordinator is None:
+        raise _refuse("coordinator_id", f"no coordinator {coordinator_id}")
+    if coordinator.region != scope["region"]:
+        raise _refuse(
+            "coordinator_id",
+            f"the coordinator belongs to region {coordinator.region!r}, "
+            f"not the user's {scope['region']!r}",
+        )
+    return coordinator.id
+
+
 def _duplicate_email(email: str) -> Conflict:
     return Conflict(
         f"A user with email {email!r} already exists",
@@ -184,11 +208,17 @@ async def create_user(uow: UnitOfWork, data: UserCreate) -> User:
     """A new user; 409 when the email is taken."""
     session = uow.session
     scope = await resolve_scope(session, data)
+    coordinator_id = await resolve_coordinator_link(session, scope, data.coordinator_id)
     if await find_by(session, User, email=data.email) is not None:
         raise _duplicate_email(data.email)
     password_hash = await asyncio.to_thread(hash_password, data.password)
     user = User(
-        email=data.email, name=data.name, password_hash=password_hash, active=data.active, **scope
+        email=data.email,
+        name=data.name,
+        password_hash=password_hash,
+        active=data.active,
+        coordinator_id=coordinator_id,
+        **scope,
     )
     session.add(user)
     await flush_or_conflict(session, f"A user with email {data.email!r} already exists", "email")
@@ -200,14 +230,15 @@ async def create_user(uow: UnitOfWork, data: UserCreate) -> User:
 async def update_user(uow: UnitOfWork, user_id: UUID, update: UserUpdate) -> User:
     """Change a user; role and scope are re-checked together; an event when they changed."""
     session = uow.session
-    values = patch_values(update)
+    values = patch_values(update, nullable=frozenset({"coordinator_id"}))
     user = await session.get(User, user_id, with_for_update=True)
     if user is None:
         raise NotFound(f"User {user_id} does not exist")
     password = values.pop("password", None)
-    if {"role", "region", "department_id", "sector_numbers"} & values.keys():
+    if USER_SCOPE_FIELDS & values.keys():
         role = values.pop("role", user.role)
-        # A new role starts from an empty scope; the same role keeps what the body leaves out.
+        # A new role starts from an empty scope; the same role keeps what the body leaves out
+        # (a kept link is checked again against a new region, never silently dropped).
         kept = (
             {}
             if role != user.role
@@ -215,10 +246,15 @@ async def update_user(uow: UnitOfWork, user_id: UUID, update: UserUpdate) -> Use
                 "region": user.region if user.role == Role.coordinator else None,
                 "department_id": user.department_id,
                 "sector_numbers": list(user.sector_numbers),
+                "coordinator_id": user.coordinator_id,
             }
         )
-        merged = {**kept, **{k: values.pop(k) for k in list(values) if k in Scope.model_fields}}
-        values.update(await resolve_scope(session, Scope(role=role, **merged)))
+        changed = {k: values.pop(k) for k in list(values) if k in USER_SCOPE_FIELDS}
+        merged = {**kept, **changed}
+        coordinator_id = merged.pop("coordinator_id", None)
+        scope = await resolve_scope(session, Scope(role=role, **merged))
+        values.update(scope)
+        values["coordinator_id"] = await resolve_coordinator_link(session, scope, coordinator_id)
     if password is not None:
         user.password_hash = await asyncio.to_thread(hash_password, password)
         log.info("user password changed", user_id=str(user.id))
@@ -253,7 +289,13 @@ async def upsert_bootstrap_admin(uow: UnitOfWork, email: str, password: str) -> 
     if not await asyncio.to_thread(password_matches, user.password_hash, password):
         user.password_hash = await asyncio.to_thread(hash_password, password)
         log.info("bootstrap admin password reset", user_id=str(user.id))
-    values = {"role": Role.admin.value, "region": None, "department_id": None, "sector_numbers": []}
+    values = {
+        "role": Role.admin.value,
+        "region": None,
+        "department_id": None,
+        "sector_numbers": [],
+        "coordinator_id": None,
+    }
     if apply_changes(user, {**values, "active": True}):
         uow.publish(principal_event(user))
         log.info("bootstrap admin restored", user_id=str(user.id))
