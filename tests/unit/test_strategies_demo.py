@@ -2,6 +2,7 @@
 says behind, exactly one report left out, nothing reported twice. And its wait: an expected
 alert counts as arrived when its department's email is in the mail server."""
 
+import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -18,6 +19,7 @@ from strategies.demo import (
     Expectation,
     bare_message_id,
     behind_value,
+    ensure_demo_user,
     mailbox_messages,
     matching_alerts,
     missing_emails,
@@ -283,3 +285,43 @@ def test_the_region_report_lists_the_strategys_overdue_reports_by_indicator_name
     at = lines.index("Отчёты не представлены в срок: 1")
     assert lines[at + 1] == "  • Доля школ — 2024 (срок 2025-01-30)"
     assert not any("Чужой показатель" in line for line in lines)
+
+
+def _projects_api(existing: list[dict], calls: list[tuple[str, str, dict | None]]) -> httpx.Client:
+    """A projects API where the demo users in `existing` already exist."""
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content) if request.content else None
+        calls.append((request.method, request.url.path, body))
+        if request.method == "POST":
+            taken = any(u["email"] == body["email"] for u in existing)
+            return httpx.Response(409 if taken else 201, json={})
+        if request.method == "GET":
+            items = [u for u in existing if u["role"] == request.url.params["role"]]
+            return httpx.Response(200, json={"items": items, "total": len(items)})
+        return httpx.Response(200, json={})
+
+    return httpx.Client(base_url="http://projects", transport=httpx.MockTransport(handle))
+
+
+def test_a_demo_user_of_an_earlier_run_is_linked_to_its_coordinator_now():
+    scope = {"role": "coordinator", "region": "nenets-ao", "coordinator_id": "c-1"}
+    earlier = {
+        "id": "u-1",
+        "email": "demo@adm-nao.ru",
+        "role": "coordinator",
+        "region": "nenets-ao",
+        "coordinator_id": None,
+    }
+    calls: list = []
+    ensure_demo_user(_projects_api([earlier], calls), "demo@adm-nao.ru", "Демо", "pw", scope)
+    assert calls[-1] == ("PATCH", "/api/v1/users/u-1", scope)
+
+
+def test_a_new_or_current_demo_user_is_left_as_it_is():
+    scope = {"role": "coordinator", "region": "nenets-ao", "coordinator_id": "c-1"}
+    current = {"id": "u-1", "email": "demo@adm-nao.ru", **scope}
+    for existing in ([], [current]):
+        calls: list = []
+        ensure_demo_user(_projects_api(existing, calls), "demo@adm-nao.ru", "Демо", "pw", scope)
+        assert [method for method, _, _ in calls if method != "GET"] == ["POST"]

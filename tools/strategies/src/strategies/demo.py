@@ -436,6 +436,32 @@ def report_lines(
             yield f"  • {delivery['recipient']}: {delivery['subject']}\n    {where}"
 
 
+def ensure_demo_user(
+    projects: httpx.Client, email: str, name: str, password: str, scope: dict[str, Any]
+) -> None:
+    """Create a demo user, or bring the one an earlier run created to this run's scope."""
+    body = {"email": email, "name": name, "password": password, **scope}
+    response = request(projects, "POST", "/api/v1/users", json=body)
+    if response.status_code == 201:
+        return
+    if response.status_code != 409:
+        raise LoadError(f"POST /api/v1/users ({email}): {problem_text(response)}")
+    # An earlier run created it (same password), perhaps before its coordinator could be linked.
+    existing = next(
+        (
+            u
+            for u in list_all(projects, "/api/v1/users", {"role": scope["role"]})
+            if u["email"] == email
+        ),
+        None,
+    )
+    if existing is None or all(existing.get(key) == value for key, value in scope.items()):
+        return
+    response = request(projects, "PATCH", f"/api/v1/users/{existing['id']}", json=scope)
+    if response.status_code != 200:
+        raise LoadError(f"PATCH /api/v1/users/{existing['id']} ({email}): {problem_text(response)}")
+
+
 def sign_in_lines(clients: Clients, args: argparse.Namespace) -> Iterator[str]:
     """Create the demo department user and coordinator (once); how each gets a token."""
     region, email, password = DEMO_DEPARTMENT
@@ -443,6 +469,14 @@ def sign_in_lines(clients: Clients, args: argparse.Namespace) -> Iterator[str]:
     if not departments:
         raise LoadError(f"{region}: no departments loaded; run `load-strategy {region}` first")
     department = departments[0]
+    coordinator_region = DEMO_COORDINATOR[0]
+    coordinators = list_all(
+        clients.projects, "/api/v1/coordinators", {"region": coordinator_region}
+    )
+    coordinator_scope: dict[str, Any] = {"role": "coordinator", "region": coordinator_region}
+    if coordinators:
+        # The login acts for the region's (first) coordinator: its own subscriptions, its name.
+        coordinator_scope["coordinator_id"] = coordinators[0]["id"]
     users = [
         (
             f"отдел «{department['short_name']}»",
@@ -454,24 +488,26 @@ def sign_in_lines(clients: Clients, args: argparse.Namespace) -> Iterator[str]:
             f"координатор {DEMO_COORDINATOR[0]}",
             DEMO_COORDINATOR[1],
             DEMO_COORDINATOR[2],
-            {"role": "coordinator", "region": DEMO_COORDINATOR[0]},
+            coordinator_scope,
         ),
     ]
     yield "\nВход для демонстрационных пользователей (пароль → токен доступа на 15 минут):"
     for who, login, secret, scope in users:
-        body = {"email": login, "name": f"Демонстрация: {who}", "password": secret, **scope}
-        response = request(clients.projects, "POST", "/api/v1/users", json=body)
-        # 409: an earlier run created the user with the same password.
-        if response.status_code not in (201, 409):
-            raise LoadError(f"POST /api/v1/users ({login}): {problem_text(response)}")
+        ensure_demo_user(clients.projects, login, f"Демонстрация: {who}", secret, scope)
         yield (
             f"  {who}: curl -s -X POST {args.projects_url}/api/v1/auth/token "
             f"-d grant_type=password -d username={login} -d password={secret}"
         )
     yield (
         f"  затем, например: curl -s -H 'Authorization: Bearer <access_token>' "
-        f"'{args.indicators_url}/api/v1/behind?region={DEMO_COORDINATOR[0]}'"
+        f"'{args.indicators_url}/api/v1/behind?region={coordinator_region}'"
     )
+    if coordinators:
+        yield (
+            f"  подписки координатора «{coordinators[0]['name']}» (токен координатора): "
+            f"curl -s -H 'Authorization: Bearer <access_token>' "
+            f"'{args.notifications_url}/api/v1/subscriptions'"
+        )
 
 
 def _whereabouts(delivery: Mapping[str, Any], mailbox: Mapping[str, str], mail_url: str) -> str:
