@@ -131,13 +131,22 @@ def carries_credentials(scope: Scope) -> bool:
     return any(h in headers for h in CREDENTIAL_HEADERS)
 
 
+def address_key(scope: Scope, *, trust_forwarded_for: bool) -> str:
+    """The anonymous budget a request spends from: its client address's."""
+    return f"address:{client_address(scope, trust_forwarded_for=trust_forwarded_for)}"
+
+
+def _spend(buckets: TokenBuckets, key: str) -> None:
+    """Take one request from `key`'s budget; 429 when it is spent."""
+    wait = buckets.take(key)
+    if wait:
+        log.warning("rate limited", client=key, retry_after=round(wait, 2))
+        raise TooManyRequests(wait)
+
+
 async def limit_principal_rate(request: Request, principal: PrincipalDep) -> None:
     """Refuse with 429 a principal that spent its request budget (keyed by subject)."""
-    buckets: TokenBuckets = request.app.state.principal_rate
-    wait = buckets.take(f"principal:{principal.subject}")
-    if wait:
-        log.warning("rate limited", subject=principal.subject, retry_after=round(wait, 2))
-        raise TooManyRequests(wait)
+    _spend(request.app.state.principal_rate, f"principal:{principal.subject}")
 
 
 async def limit_address_rate(request: Request) -> None:
@@ -148,13 +157,11 @@ async def limit_address_rate(request: Request) -> None:
     """
     if not carries_credentials(request.scope):
         return
-    buckets: TokenBuckets = request.app.state.anonymous_rate
-    settings = request.app.state.settings
-    address = client_address(request.scope, trust_forwarded_for=settings.trust_forwarded_for)
-    wait = buckets.take(f"address:{address}")
-    if wait:
-        log.warning("rate limited", client=f"address:{address}", retry_after=round(wait, 2))
-        raise TooManyRequests(wait)
+    trust_forwarded_for = request.app.state.settings.trust_forwarded_for
+    _spend(
+        request.app.state.anonymous_rate,
+        address_key(request.scope, trust_forwarded_for=trust_forwarded_for),
+    )
 
 
 class AnonymousRateLimitMiddleware:
@@ -173,7 +180,7 @@ class AnonymousRateLimitMiddleware:
         ):
             await self.app(scope, receive, send)
             return
-        key = f"address:{client_address(scope, trust_forwarded_for=self.trust_forwarded_for)}"
+        key = address_key(scope, trust_forwarded_for=self.trust_forwarded_for)
         if not carries_credentials(scope):
             wait = self.buckets.take(key)
         else:
