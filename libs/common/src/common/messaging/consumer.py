@@ -5,14 +5,17 @@ import traceback
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
 
 import asyncpg
 import structlog
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import bindparam, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.types import Uuid
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from common import metrics
@@ -20,9 +23,15 @@ from common.db import UnitOfWork
 from common.events import IntegrationEvent
 from common.messaging.cloudevents import Envelope, MalformedEvent, decode
 from common.messaging.kafka import backoff_seconds, create_producer
-from common.messaging.models import ProcessedEvent
 
 log = structlog.get_logger(__name__)
+
+# The inbox: an event id already there was applied before, by this consumer.
+_CLAIM = text(
+    "INSERT INTO processed_events (consumer, event_id) "
+    "SELECT :consumer, id FROM unnest(:ids) AS claimed(id) "
+    "ON CONFLICT DO NOTHING RETURNING event_id"
+).bindparams(bindparam("ids", type_=ARRAY(Uuid)))
 
 Handler = Callable[[Envelope, UnitOfWork], Awaitable[None]]
 
@@ -192,16 +201,26 @@ class ConsumerRunner:
         outcomes: list[tuple[str, str]] = []
         position = 0
         try:
+            envelopes: list[tuple[int, Envelope]] = []
+            for index, record in enumerate(records):
+                position = index
+                event_type = self._event_type(record)
+                if event_type is not None and event_type not in self._handlers:
+                    outcomes.append((event_type, "ignored"))
+                else:
+                    envelopes.append((index, decode(record.headers, record.value)))
+            position = 0
             async with UnitOfWork(self._sessions, source=self._source) as uow:
-                for index, record in enumerate(records):
+                # One inbox statement for the whole batch instead of one per event.
+                unclaimed = await self._claim(uow, [envelope.id for _, envelope in envelopes])
+                for index, envelope in envelopes:
                     position = index
-                    event_type = self._event_type(record)
-                    if event_type is not None and event_type not in self._handlers:
-                        outcomes.append((event_type, "ignored"))
+                    if envelope.id not in unclaimed:
+                        outcomes.append((envelope.type, "duplicate"))
                         continue
-                    envelope = decode(record.headers, record.value)
-                    outcome = await self._claim_and_handle(uow, envelope)
-                    outcomes.append((envelope.type, outcome))
+                    unclaimed.discard(envelope.id)  # the same event twice in one batch
+                    await self._handlers[envelope.type](envelope, uow)
+                    outcomes.append((envelope.type, "applied"))
                     # Each handler reads the database afresh, as it would in a transaction
                     # of its own, rather than objects an earlier handler left in the session.
                     await uow.session.flush()
@@ -271,22 +290,18 @@ class ConsumerRunner:
 
     async def _apply(self, envelope: Envelope) -> str:
         async with UnitOfWork(self._sessions, source=self._source) as uow:
-            outcome = await self._claim_and_handle(uow, envelope)
+            if not await self._claim(uow, [envelope.id]):
+                return "duplicate"
+            await self._handlers[envelope.type](envelope, uow)
             await uow.commit()
-            return outcome
+            return "applied"
 
-    async def _claim_and_handle(self, uow: UnitOfWork, envelope: Envelope) -> str:
-        """Record the event in the inbox and run its handler, unless it was applied before."""
-        claimed = await uow.session.exec(
-            insert(ProcessedEvent)
-            .values(consumer=self.name, event_id=envelope.id)
-            .on_conflict_do_nothing()
-            .returning(ProcessedEvent.event_id)
-        )
-        if claimed.first() is None:
-            return "duplicate"
-        await self._handlers[envelope.type](envelope, uow)
-        return "applied"
+    async def _claim(self, uow: UnitOfWork, event_ids: list[UUID]) -> set[UUID]:
+        """Record events in the inbox; returns those not applied before (to be handled now)."""
+        if not event_ids:
+            return set()
+        claimed = await uow.session.exec(_CLAIM, params={"consumer": self.name, "ids": event_ids})
+        return set(claimed.scalars().all())
 
     async def _dead_letter(
         self, producer, record: ConsumerRecord, exc: BaseException, attempts: int

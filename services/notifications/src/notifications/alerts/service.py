@@ -31,7 +31,7 @@ from notifications.alerts.schemas import AckRequest
 from notifications.deliveries import service as deliveries
 from notifications.deliveries.models import NotificationKind
 from notifications.directory.models import Department, Indicator, Project
-from notifications.directory.service import region_name
+from notifications.directory.service import read_model, region_name
 from notifications.paging import fetch_page
 from notifications.policy import Policy
 from notifications.subscriptions.service import Recipient, route
@@ -121,19 +121,19 @@ async def _describe(
     project_id, sector_number = facts.project_id, facts.sector_number
     department_id = facts.department_id
     if facts.subject_type == SubjectType.indicator:
-        indicator = await session.get(Indicator, facts.subject_id)
+        indicator = await read_model(session, Indicator, facts.subject_id)
         if indicator is None:
             young = False
         else:
             title, unit, project_id = indicator.name, indicator.unit, indicator.project_id
             sector_number = indicator.sector_number
             department_id = department_id or indicator.responsible_department_id
-    project = await session.get(Project, project_id) if project_id else None
+    project = await read_model(session, Project, project_id) if project_id else None
     if project is None and facts.subject_type == SubjectType.milestone:
         young = False
     if project is None and project_id and young:
         raise TransientError(f"project {project_id} not known yet")
-    department = await session.get(Department, department_id) if department_id else None
+    department = await read_model(session, Department, department_id) if department_id else None
     if department is None and department_id and young:
         raise TransientError(f"department {department_id} not known yet")
     if project is not None:
@@ -154,25 +154,29 @@ async def _describe(
     }
 
 
+# Built once: a statement built per call costs more to compile-cache than to run.
+_RECORD_EVENT = insert(AlertEvent).on_conflict_do_nothing(index_elements=["alert_id", "event_id"])
+
+
 async def _record(
     session: AsyncSession, alert: Alert, envelope: Envelope, effect: Effect, now: datetime
 ) -> None:
-    await session.flush()
-    await session.exec(
-        insert(AlertEvent)
-        .values(
-            alert_id=alert.id,
-            event_id=envelope.id,
-            event_type=envelope.type,
-            effect=effect.value,
-            occurred_at=envelope.time,
-            received_at=now,
-            data=envelope.data.model_dump(mode="json"),
-        )
-        .on_conflict_do_nothing(index_elements=["alert_id", "event_id"])
-    )
+    # Counted before the flush, so a new alert is inserted with its count (no UPDATE after).
     alert.event_count += 1
     session.add(alert)
+    await session.flush()
+    await session.exec(
+        _RECORD_EVENT,
+        params={
+            "alert_id": alert.id,
+            "event_id": envelope.id,
+            "event_type": envelope.type,
+            "effect": effect.value,
+            "occurred_at": envelope.time,
+            "received_at": now,
+            "data": envelope.data.model_dump(mode="json"),
+        },
+    )
 
 
 def _same_key(facts: AlertFacts, family: str) -> tuple:
@@ -337,16 +341,18 @@ async def resolve(
     recorded — mailing every on-plan year would bury the deviations under routine notices.
     """
     now = policy.clock.now()
-    query = select(Alert).where(
-        Alert.subject_id == facts.subject_id,
-        Alert.state != AlertState.resolved.value,
-        Alert.family != "news",
-    )
+    # One read serves both outcomes: the open problems to resolve, or the news already known.
+    query = select(Alert).where(Alert.subject_id == facts.subject_id)
     if facts.subject_type == SubjectType.indicator:
         query = query.where(_periods_resolved_by(resolved_by, facts.period))
-    if families is not None:
-        query = query.where(Alert.family.in_(sorted(families)))
-    open_alerts = list((await session.exec(query.with_for_update())).scalars().all())
+    alerts = list((await session.exec(query.with_for_update())).scalars().all())
+    open_alerts = [
+        alert
+        for alert in alerts
+        if alert.state != AlertState.resolved.value
+        and alert.family != "news"
+        and (families is None or alert.family in families)
+    ]
     for alert in open_alerts:
         alert.state = AlertState.resolved.value
         alert.resolved_at = now
@@ -374,6 +380,7 @@ async def resolve(
             envelope,
             replace(facts, kind=resolved_by),
             policy,
+            subject_alerts=alerts,
             notify=resolved_by is AlertKind.milestone_reached,
         )
         return [news] if news else []
@@ -381,23 +388,27 @@ async def resolve(
 
 
 async def good_news(
-    session: AsyncSession, envelope: Envelope, facts: AlertFacts, policy: Policy, *, notify: bool
+    session: AsyncSession,
+    envelope: Envelope,
+    facts: AlertFacts,
+    policy: Policy,
+    *,
+    subject_alerts: list[Alert],
+    notify: bool,
 ) -> Alert | None:
     """Record good news once per subject, period and kind (announced if `notify`); a repeat is
-    only recorded."""
+    only recorded. `subject_alerts` are the subject's alerts, as `resolve` read them."""
     now = policy.clock.now()
-    known = (
-        await session.exec(
-            select(Alert)
-            .where(
-                Alert.subject_id == facts.subject_id,
-                Alert.period == facts.period,
-                # A resolved problem of the same period already had its resolution notice.
-                or_(Alert.kind == facts.kind.value, Alert.resolved_by.is_not(None)),
-            )
-            .limit(1)
-        )
-    ).scalar_one_or_none()
+    known = next(
+        (
+            alert
+            for alert in subject_alerts
+            # A resolved problem of the same period already had its resolution notice.
+            if alert.period == facts.period
+            and (alert.kind == facts.kind.value or alert.resolved_by is not None)
+        ),
+        None,
+    )
     if known is not None:
         await _record(session, known, envelope, Effect.recorded, now)
         return None

@@ -2,6 +2,7 @@
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import TypeVar
 from uuid import UUID
 
 from sqlalchemy import func, select
@@ -25,8 +26,34 @@ from notifications.directory.models import (
 )
 from notifications.paging import fetch_page
 
+T = TypeVar("T")
+
+# Where a transaction keeps the read-model rows it has looked up (see `read_model`).
+_LOOKED_UP = "read_models"
+
+
+async def read_model(session: AsyncSession, model: type[T], key: UUID) -> T | None:
+    """A department, project, indicator or coordinator by id, looked up once per transaction.
+
+    The consumer applies a batch of events in one transaction, and most of them name the same
+    few projects and departments; the rows are read once and kept, detached, until one of this
+    transaction's own upserts changes them (`_forget`).
+    """
+    looked_up = session.info.setdefault(_LOOKED_UP, {})
+    if (model, key) not in looked_up:
+        row = await session.get(model, key)
+        if row is not None:
+            session.expunge(row)
+        looked_up[(model, key)] = row
+    return looked_up[(model, key)]
+
+
+def _forget(session: AsyncSession, model: type, key: UUID) -> None:
+    session.info.get(_LOOKED_UP, {}).pop((model, key), None)
+
 
 async def _upsert(session: AsyncSession, model: type, values: dict, keys: Sequence[str]) -> None:
+    _forget(session, model, values["id"])
     statement = insert(model).values(**values)
     await session.exec(
         statement.on_conflict_do_update(
@@ -101,6 +128,7 @@ async def change_project_stage(
     session: AsyncSession, event: ProjectStageChanged, at: datetime
 ) -> None:
     """Record a project's new stage (ignored until the project itself is known)."""
+    _forget(session, Project, event.project_id)
     project = await session.get(Project, event.project_id)
     if project is not None:
         project.stage = event.to_stage.value
@@ -130,27 +158,29 @@ async def upsert_indicator(session: AsyncSession, event: IndicatorSnapshot, at: 
     )
 
 
+_NEW_VALUE = insert(IndicatorValue)
+# Built once: a statement built per event costs more to compile-cache than to run.
+_RECORD_VALUE = _NEW_VALUE.on_conflict_do_update(
+    index_elements=["indicator_id", "period"],
+    set_={
+        name: _NEW_VALUE.excluded[name] for name in ("value", "revision", "as_of", "recorded_at")
+    },
+    where=IndicatorValue.revision <= _NEW_VALUE.excluded.revision,
+)
+
+
 async def record_value(session: AsyncSession, event: MeasurementRecorded, at: datetime) -> None:
     """Keep the newest revision of a period's value; an older revision arriving late loses."""
-    statement = insert(IndicatorValue).values(
-        indicator_id=event.indicator_id,
-        period=event.period,
-        value=event.value,
-        revision=event.revision,
-        as_of=event.as_of,
-        recorded_at=at,
-    )
     await session.exec(
-        statement.on_conflict_do_update(
-            index_elements=["indicator_id", "period"],
-            set_={
-                "value": statement.excluded.value,
-                "revision": statement.excluded.revision,
-                "as_of": statement.excluded.as_of,
-                "recorded_at": statement.excluded.recorded_at,
-            },
-            where=IndicatorValue.revision <= statement.excluded.revision,
-        )
+        _RECORD_VALUE,
+        params={
+            "indicator_id": event.indicator_id,
+            "period": event.period,
+            "value": event.value,
+            "revision": event.revision,
+            "as_of": event.as_of,
+            "recorded_at": at,
+        },
     )
 
 

@@ -14,7 +14,7 @@ from common.security import Principal
 from notifications.alerts.models import Alert, AlertKind
 from notifications.deliveries.models import RecipientType
 from notifications.directory.models import Coordinator, Department
-from notifications.directory.service import coordinators_in_scope
+from notifications.directory.service import coordinators_in_scope, read_model
 from notifications.paging import fetch_page
 from notifications.subscriptions.models import DeliveryMode, Subscription
 from notifications.subscriptions.schemas import (
@@ -71,7 +71,9 @@ def select_recipients(
 
 async def route(session: AsyncSession, alert: Alert, kind: AlertKind) -> list[Recipient]:
     """Who gets an immediate email about this alert now."""
-    department = await session.get(Department, alert.department_id) if alert.department_id else None
+    department = (
+        await read_model(session, Department, alert.department_id) if alert.department_id else None
+    )
     coordinators = await coordinators_in_scope(session, alert.region, alert.sector_number)
     kinds = await _kinds_by_coordinator(
         session, [c.id for c in coordinators], DeliveryMode.immediate
