@@ -22,7 +22,13 @@ def configure_logging(service_name: str, level: str = "INFO", json: bool = True)
         else (structlog.dev.ConsoleRenderer())
     )
     structlog.configure(
-        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        # A line below the logger's level is dropped before any processor works on it (the
+        # stdlib would drop it only after the time stamp and context were added).
+        processors=[
+            structlog.stdlib.filter_by_level,
+            *shared,
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,
