@@ -5,10 +5,11 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
-from sqlalchemy import or_, select
+from sqlalchemy import event, or_, select
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from common.authorization import ensure_visible
@@ -154,20 +155,33 @@ async def _describe(
     }
 
 
-# Built once: a statement built per call costs more to compile-cache than to run.
-_RECORD_EVENT = insert(AlertEvent).on_conflict_do_nothing(index_elements=["alert_id", "event_id"])
+# An alert's events are written at commit, all of a transaction's in one statement: nothing
+# reads them before, and a consumer's batch touches dozens of alerts.
+_PENDING_EVENTS = "pending_alert_events"
+_RECORD_EVENTS = insert(AlertEvent).on_conflict_do_nothing(index_elements=["alert_id", "event_id"])
+
+
+@event.listens_for(Session, "before_commit")
+def _write_pending_events(session: Session) -> None:
+    rows = session.info.pop(_PENDING_EVENTS, None)
+    if rows:
+        session.flush()  # the alerts they belong to
+        session.execute(_RECORD_EVENTS, rows)
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_pending_events(session: Session) -> None:
+    session.info.pop(_PENDING_EVENTS, None)
 
 
 async def _record(
     session: AsyncSession, alert: Alert, envelope: Envelope, effect: Effect, now: datetime
 ) -> None:
-    # Counted before the flush, so a new alert is inserted with its count (no UPDATE after).
     alert.event_count += 1
     session.add(alert)
-    await session.flush()
-    await session.exec(
-        _RECORD_EVENT,
-        params={
+    session.info.setdefault(_PENDING_EVENTS, []).append(
+        {
+            "id": uuid4(),
             "alert_id": alert.id,
             "event_id": envelope.id,
             "event_type": envelope.type,
@@ -175,7 +189,7 @@ async def _record(
             "occurred_at": envelope.time,
             "received_at": now,
             "data": envelope.data.model_dump(mode="json"),
-        },
+        }
     )
 
 
@@ -187,34 +201,28 @@ def _same_key(facts: AlertFacts, family: str) -> tuple:
     )
 
 
-async def _active(session: AsyncSession, facts: AlertFacts, family: str) -> Alert | None:
-    return (
-        await session.exec(
-            select(Alert)
-            .where(*_same_key(facts, family), Alert.state != AlertState.resolved.value)
-            .with_for_update()
-        )
-    ).scalar_one_or_none()
-
-
-async def _recently_resolved(
+async def _standing(
     session: AsyncSession, facts: AlertFacts, family: str, policy: Policy
-) -> Alert | None:
-    if not policy.flap_window:
-        return None
-    return (
-        await session.exec(
-            select(Alert)
-            .where(
-                *_same_key(facts, family),
-                Alert.state == AlertState.resolved.value,
+) -> tuple[Alert | None, Alert | None]:
+    """The key's unresolved alert, or failing that its latest resolved within the flap window.
+
+    One locking read for both: a problem event needs the second only when the first is absent.
+    """
+    query = select(Alert).where(*_same_key(facts, family))
+    if policy.flap_window:
+        query = query.where(
+            or_(
+                Alert.state != AlertState.resolved.value,
                 Alert.resolved_at >= policy.clock.now() - policy.flap_window,
             )
-            .order_by(Alert.resolved_at.desc())
-            .limit(1)
-            .with_for_update()
         )
-    ).scalar_one_or_none()
+    else:
+        query = query.where(Alert.state != AlertState.resolved.value)
+    alerts = (await session.exec(query.with_for_update())).scalars().all()
+    current = next((a for a in alerts if a.state != AlertState.resolved.value), None)
+    if current is not None:
+        return current, None
+    return None, max(alerts, key=lambda a: a.resolved_at) if alerts else None
 
 
 async def _new_alert(
@@ -277,8 +285,7 @@ async def raise_problem(
     """
     now = policy.clock.now()
     family = FAMILY[facts.kind]
-    current = await _active(session, facts, family)
-    relapsed = None if current else await _recently_resolved(session, facts, family, policy)
+    current, relapsed = await _standing(session, facts, family, policy)
     can_withdraw = bool(relapsed) and await deliveries.withdraw_resolution(session, relapsed.id)
     effect = problem_effect(current, relapsed, facts.kind, can_withdraw=can_withdraw)
 
