@@ -74,6 +74,29 @@ class AuditRecord(BaseModel):
     request_id: str | None = None
 
 
+AUDIT_FIELDS = tuple(AuditRecord.model_fields)
+
+
+def audit_cte(first_parameter: int) -> str:
+    """A CTE inserting the audit row given as text arrays $first_parameter, ... (empty: none).
+
+    A route that writes its effects in one statement adds it there (with `take_audit` and
+    `audit_arrays`): the audit row then costs no round trip of its own at commit.
+    """
+    arrays = ", ".join(f"${first_parameter + n}::text[]" for n in range(len(AUDIT_FIELDS)))
+    return (
+        f"audited AS (INSERT INTO {AUDIT_TABLE} ({', '.join(AUDIT_FIELDS)}) "
+        f"SELECT * FROM unnest({arrays}))"
+    )
+
+
+def audit_arrays(audit: AuditRecord | None) -> list[list[str | None]]:
+    """The parameters of `audit_cte`: one-element arrays for a row, empty ones for none."""
+    if audit is None:
+        return [[] for _ in AUDIT_FIELDS]
+    return [[value] for value in audit.model_dump().values()]
+
+
 class AuditedUnitOfWork(UnitOfWork):
     """A unit of work that inserts its request's audit row into every transaction it commits."""
 
@@ -92,8 +115,13 @@ class AuditedUnitOfWork(UnitOfWork):
         if self.audit is not None:
             self.audit.object_id = str(object_id)
 
+    def take_audit(self) -> AuditRecord | None:
+        """Hand the audit row to the caller, who writes it in this transaction; commit will not."""
+        audit, self.audit = self.audit, None
+        return audit
+
     async def commit(self) -> None:
-        """Insert the audit row (for a write request), then commit."""
+        """Insert the audit row (for a write request) unless it was taken, then commit."""
         if self.audit is not None:
             await self.session.exec(INSERT_AUDIT_ROW, params=self.audit.model_dump())
         await super().commit()

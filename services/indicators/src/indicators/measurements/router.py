@@ -138,6 +138,7 @@ async def record_measurement(
         principal=principal,
         now=now,
         source=request.app.state.settings.service_name,
+        audit=uow.take_audit(),
     )
     payload = recorded.model_dump(mode="json")
     if idempotency_key is not None:
@@ -251,6 +252,7 @@ async def import_measurements(
         now=request.app.state.clock.now(),
         source=settings.service_name,
         max_errors=settings.import_max_errors,
+        audit=uow.take_audit(),
     )
     if idempotency_key is not None:
         await service.remember(

@@ -18,6 +18,7 @@ import asyncpg
 import structlog
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from common.audit import AuditRecord, audit_arrays, audit_cte
 from common.authorization import ensure_visible, may_write_for_department, region_scope
 from common.events import (
     BackOnTrack,
@@ -539,7 +540,8 @@ async def insert_rows(
 
 
 # Every table a batch writes, in one statement (one round trip): measurements and outbox rows
-# come as arrays when few, or are COPYed beforehand (empty arrays here) when many.
+# come as arrays when few, or are COPYed beforehand (empty arrays here) when many; the request's
+# audit row too.
 _WRITE = """
 WITH measured AS (
     INSERT INTO measurements (id, indicator_id, period, period_end, value, revision, as_of,
@@ -570,7 +572,7 @@ WITH measured AS (
                 $35::numeric[], $36::numeric[])
         AS c(id, period, status, expected, actual, gap, gap_percent)
     WHERE i.id = c.id
-)
+), """ + audit_cte(43) + """
 INSERT INTO outbox_messages (event_id, topic, key, event_type, headers, payload)
 SELECT event_id, topic, key, event_type, headers::jsonb, payload::jsonb
 FROM unnest($37::uuid[], $38::text[], $39::text[], $40::text[], $41::text[], $42::text[])
@@ -584,7 +586,9 @@ def _columns(rows: list[tuple], width: int) -> list[list]:
     return [list(column) for column in zip(*rows, strict=True)] if rows else [[]] * width
 
 
-async def _write(conn: asyncpg.Connection, batch: Batch, source: str) -> None:
+async def _write(
+    conn: asyncpg.Connection, batch: Batch, source: str, audit: AuditRecord | None
+) -> None:
     measurements = batch.measurements
     outbox = outbox_records(batch.events, source)
     if len(measurements) >= COPY_THRESHOLD:
@@ -602,6 +606,7 @@ async def _write(conn: asyncpg.Connection, batch: Batch, source: str) -> None:
         *_columns(batch.signals, 4),
         *_columns(batch.current_rows(), 7),
         *_columns(outbox, len(OUTBOX_COLUMNS)),
+        *audit_arrays(audit),
     )
 
 
@@ -612,16 +617,18 @@ async def record_measurements(
     *,
     now: datetime,
     source: str,
+    audit: AuditRecord | None,
 ) -> Recorded:
     """Write checked rows (in order: a later row of a period revises an earlier one).
 
-    `contexts` come from `load_indicators(..., history=True)` under `lock_indicators`.
+    `contexts` come from `load_indicators(..., history=True)` under `lock_indicators`; `audit` is
+    the request's audit row, taken from its unit of work, written by the same statement.
     """
     batch = Batch(contexts, now)
     for row in rows:
         batch.add(row)
     batch.forecast_years(now.date())
-    await _write(conn, batch, source)
+    await _write(conn, batch, source, audit)
     signals = len(batch.events) - len(rows)
     log.info(
         "measurements recorded",
@@ -700,6 +707,7 @@ async def record_one(
     principal: Principal,
     now: datetime,
     source: str,
+    audit: AuditRecord | None,
 ) -> MeasurementPublic:
     """Record one measurement of an indicator locked by `lock_indicators`, or raise a problem.
 
@@ -716,7 +724,9 @@ async def record_one(
     errors = check_value(context.rules, row.period, row.value)
     if errors:
         raise field_problem(errors)
-    recorded = await record_measurements(conn, [row], contexts, now=now, source=source)
+    recorded = await record_measurements(
+        conn, [row], contexts, now=now, source=source, audit=audit
+    )
     return recorded.batch.published()[0]
 
 
@@ -729,6 +739,7 @@ async def import_rows(
     now: datetime,
     source: str,
     max_errors: int,
+    audit: AuditRecord | None,
 ) -> ImportResult:
     """Check every row, then write all of them; any error refuses the whole import.
 
@@ -779,7 +790,9 @@ async def import_rows(
             error_count=len(errors),
         )
     rows = [row for _, row in parsed]
-    recorded = await record_measurements(conn, rows, contexts, now=now, source=source)
+    recorded = await record_measurements(
+        conn, rows, contexts, now=now, source=source, audit=audit
+    )
     return ImportResult(
         imported=len(rows),
         indicators=len(contexts),
