@@ -270,9 +270,10 @@ async def test_poison_and_malformed_records_go_to_the_dlt_and_the_next_is_proces
     assert await count_effects(dsn(consumer_db), {str(poison.department_id)}) == (0, 0)
 
 
-async def _backlog(database_factory, events: list[DepartmentUpserted]):
-    """A consumer database and a topic already holding `events`, and a runner reading it from
-    the start: the runner meets the whole backlog in its first fetches."""
+async def _backlog(database_factory, events: list[DepartmentUpserted], copies: int = 1):
+    """A consumer database and a topic already holding `events` (each record `copies` times in
+    a row, as a producer's retry would leave it), and a runner reading it from the start: the
+    runner meets the whole backlog in its first fetches."""
     consumer_db = await database_factory("notifications")
     await create_effects_table(dsn(consumer_db))
     topic = f"test.backbone.{uuid4().hex[:10]}"
@@ -282,7 +283,8 @@ async def _backlog(database_factory, events: list[DepartmentUpserted]):
         for event in events:
             headers = encode_headers(attributes_for(event, source="projects"))
             body = json.dumps(event.model_dump(mode="json")).encode()
-            await producer.send(topic, body, key=event.aggregate_id.encode(), headers=headers)
+            for _ in range(copies):
+                await producer.send(topic, body, key=event.aggregate_id.encode(), headers=headers)
         await producer.flush()
         partitions = len(await producer.partitions_for(topic))
     finally:
@@ -314,6 +316,19 @@ async def test_a_backlog_is_applied_in_batches_each_event_once(database_factory)
         await wait_until(lambda: _effects_are(consumer_db, subjects, (60, 60)))
 
     assert await _transactions_behind(consumer_db, subjects) < len(events)
+
+
+async def test_an_event_delivered_twice_within_one_batch_is_applied_once(database_factory):
+    events = [department() for _ in range(20)]
+    subjects = {str(e.department_id) for e in events}
+    consumer_db, _, partitions, runner = await _backlog(database_factory, events, copies=2)
+
+    async with running(runner):
+        await wait_until(lambda: _effects_are(consumer_db, subjects, (20, 20)))
+        await asyncio.sleep(1)  # time for a second application to show, were there one
+
+    assert await count_effects(dsn(consumer_db), subjects) == (20, 20)
+    assert await _transactions_behind(consumer_db, subjects) <= partitions
 
 
 async def test_a_poisoned_record_splits_its_batch_and_nothing_is_lost(database_factory):
