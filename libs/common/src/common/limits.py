@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from common.logging import get_logger
 from common.problems import Problem, problem_response
-from common.security import PrincipalDep
+from common.security import Principal
 
 log = get_logger(__name__)
 
@@ -144,7 +144,7 @@ def _spend(buckets: TokenBuckets, key: str) -> None:
         raise TooManyRequests(wait)
 
 
-async def limit_principal_rate(request: Request, principal: PrincipalDep) -> None:
+def limit_principal_rate(request: Request, principal: Principal) -> None:
     """Refuse with 429 a principal that spent its request budget (keyed by subject)."""
     _spend(request.app.state.principal_rate, f"principal:{principal.subject}")
 

@@ -232,7 +232,7 @@ def caller_limits(router: APIRouter) -> list[Any]:
     """The dependencies every route of `router` runs first: who calls, and their rate limit."""
     if isinstance(router, AnonymousRouter):
         return [Depends(limit_address_rate)]
-    return [Depends(remember_principal), Depends(limit_principal_rate)]
+    return [Depends(admit_principal)]
 
 
 # Python's default collects the youngest generation every 700 net allocations.
@@ -252,9 +252,13 @@ def tune_garbage_collection() -> None:
     gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
 
 
-async def remember_principal(request: Request, principal: PrincipalDep) -> None:
-    """Keep the caller of an API route for the audit row its unit of work writes."""
+async def admit_principal(request: Request, principal: PrincipalDep) -> None:
+    """Keep the caller of an API route for its audit row; 429 once it spent its request budget.
+
+    One dependency, not two: FastAPI's solving costs each request as much as their work.
+    """
     request.state.principal = principal
+    limit_principal_rate(request, principal)
 
 
 async def get_uow(request: Request) -> AsyncIterator[AuditedUnitOfWork]:
