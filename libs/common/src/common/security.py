@@ -195,6 +195,14 @@ def issue_token(
     return jwt.encode(claims, private_key, algorithm=ALGORITHM, headers=headers)
 
 
+def _own_copy(principal: Principal) -> Principal:
+    """A copy the caller may change without touching the remembered one.
+
+    Its only mutable field is the sector list; a deep copy took five times as long.
+    """
+    return principal.model_copy(update={"sector_numbers": list(principal.sector_numbers)})
+
+
 class TokenVerifier:
     """Checks a bearer token's signature, expiry, issuer and audience; maps its claims."""
 
@@ -230,14 +238,14 @@ class TokenVerifier:
         if cached is not None:
             principal, valid_until = cached
             if self._clock() < valid_until:
-                return principal.model_copy(deep=True)
+                return _own_copy(principal)
             del self._verified[token]
         principal, expires_at = self._check(token)
         if len(self._verified) >= VERIFIED_TOKENS_KEPT:
             # Dicts keep insertion order: the oldest entry makes room.
             del self._verified[next(iter(self._verified))]
         self._verified[token] = (principal, expires_at + LEEWAY_SECONDS)
-        return principal.model_copy(deep=True)
+        return _own_copy(principal)
 
     def _check(self, token: str) -> tuple[Principal, float]:
         """The principal and expiry (epoch seconds) of a token whose signature and claims hold."""
