@@ -111,12 +111,11 @@ async def record_measurement(
             errors=[{"field": "reported_by", "message": "required"}],
         )
     if idempotency_key is not None:
-        conn = await service.driver_connection(uow.session)
         # The principal is part of the fingerprint: nobody replays another caller's answer.
         fingerprint = service.request_hash(
             principal.subject, str(indicator_id), body.model_dump(mode="json")
         )
-        stored = await service.replay(conn, idempotency_key, fingerprint)
+        conn, stored = await service.open_with_replay(uow.session, idempotency_key, fingerprint)
         if stored is not None:
             status_code, payload = stored
             return JSONResponse(payload, status_code, headers={"Idempotent-Replayed": "true"})

@@ -132,18 +132,26 @@ class Recorded:
     revisions: int
 
 
+async def open_transaction(
+    session: AsyncSession, opening: str = "SELECT 1", *args: Any
+) -> tuple[asyncpg.Connection, Any]:
+    """The session's asyncpg connection inside the session's open transaction, and the first
+    row `opening` answered (None if none).
+
+    The asyncpg adapter opens its transaction lazily, on the first statement run through the
+    session: `opening` is that statement, so a useful one (a lock, a read) saves a round trip.
+    """
+    connection = await session.connection()
+    first = (await connection.exec_driver_sql(opening, args or None)).first()
+    raw = await connection.get_raw_connection()
+    return raw.driver_connection, first
+
+
 async def driver_connection(
     session: AsyncSession, opening: str = "SELECT 1", *args: Any
 ) -> asyncpg.Connection:
-    """The session's asyncpg connection, inside the session's open transaction.
-
-    The asyncpg adapter opens its transaction lazily, on the first statement run through the
-    session: `opening` is that statement, so a useful one (a lock) saves a round trip.
-    """
-    connection = await session.connection()
-    await connection.exec_driver_sql(opening, args or None)
-    raw = await connection.get_raw_connection()
-    return raw.driver_connection
+    """The session's asyncpg connection, inside the session's open transaction (see above)."""
+    return (await open_transaction(session, opening, *args))[0]
 
 
 # Id order, so two requests locking overlapping sets cannot deadlock.
@@ -542,7 +550,7 @@ async def insert_rows(
 # Every table a batch writes, in one statement (one round trip): measurements and outbox rows
 # come as arrays when few, or are COPYed beforehand (empty arrays here) when many; the request's
 # audit row too.
-_WRITE = """
+_WRITE = f"""
 WITH measured AS (
     INSERT INTO measurements (id, indicator_id, period, period_end, value, revision, as_of,
                               reported_by, comment, source, recorded_at, expected, status, gap,
@@ -572,7 +580,7 @@ WITH measured AS (
                 $35::numeric[], $36::numeric[])
         AS c(id, period, status, expected, actual, gap, gap_percent)
     WHERE i.id = c.id
-), """ + audit_cte(43) + """
+), {audit_cte(43)}
 INSERT INTO outbox_messages (event_id, topic, key, event_type, headers, payload)
 SELECT event_id, topic, key, event_type, headers::jsonb, payload::jsonb
 FROM unnest($37::uuid[], $38::text[], $39::text[], $40::text[], $41::text[], $42::text[])
@@ -653,19 +661,33 @@ def request_hash(*parts: Any) -> str:
     return digest.hexdigest()
 
 
+_REPLAY = "SELECT request_hash, status_code, response FROM idempotency_keys WHERE key = $1"
+
+
 async def replay(conn: asyncpg.Connection, key: str, fingerprint: str) -> tuple[int, Any] | None:
     """The stored answer to an earlier request with this Idempotency-Key, if any."""
-    row = await conn.fetchrow(
-        "SELECT request_hash, status_code, response FROM idempotency_keys WHERE key = $1", key
-    )
+    return stored_answer(await conn.fetchrow(_REPLAY, key), fingerprint)
+
+
+async def open_with_replay(
+    session: AsyncSession, key: str, fingerprint: str
+) -> tuple[asyncpg.Connection, tuple[int, Any] | None]:
+    """`replay` as the statement that opens the session's transaction (one round trip fewer)."""
+    conn, row = await open_transaction(session, _REPLAY, key)
+    return conn, stored_answer(row, fingerprint)
+
+
+def stored_answer(row: Any, fingerprint: str) -> tuple[int, Any] | None:
+    """The stored status and body of a `_REPLAY` row; 422 if it answered another request."""
     if row is None:
         return None
-    if row["request_hash"] != fingerprint:
+    request_hash, status_code, response = row  # an asyncpg record or a SQLAlchemy row
+    if request_hash != fingerprint:
         raise Unprocessable(
             "this Idempotency-Key was already used for a different request",
             errors=[{"field": "Idempotency-Key", "message": "reused with a different body"}],
         )
-    return row["status_code"], _json(row["response"])
+    return status_code, _json(response)
 
 
 async def remember(
@@ -724,9 +746,7 @@ async def record_one(
     errors = check_value(context.rules, row.period, row.value)
     if errors:
         raise field_problem(errors)
-    recorded = await record_measurements(
-        conn, [row], contexts, now=now, source=source, audit=audit
-    )
+    recorded = await record_measurements(conn, [row], contexts, now=now, source=source, audit=audit)
     return recorded.batch.published()[0]
 
 
@@ -790,9 +810,7 @@ async def import_rows(
             error_count=len(errors),
         )
     rows = [row for _, row in parsed]
-    recorded = await record_measurements(
-        conn, rows, contexts, now=now, source=source, audit=audit
-    )
+    recorded = await record_measurements(conn, rows, contexts, now=now, source=source, audit=audit)
     return ImportResult(
         imported=len(rows),
         indicators=len(contexts),
