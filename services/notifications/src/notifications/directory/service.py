@@ -2,10 +2,10 @@
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 from uuid import UUID
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -41,11 +41,14 @@ async def read_model(session: AsyncSession, model: type[T], key: UUID) -> T | No
     """
     looked_up = session.info.setdefault(_LOOKED_UP, {})
     if (model, key) not in looked_up:
-        row = await session.get(model, key)
-        if row is not None:
-            session.expunge(row)
-        looked_up[(model, key)] = row
+        _remember(session, model, key, await session.get(model, key))
     return looked_up[(model, key)]
+
+
+def _remember(session: AsyncSession, model: type, key: UUID, row: Any) -> None:
+    if row is not None:
+        session.expunge(row)
+    session.info.setdefault(_LOOKED_UP, {})[(model, key)] = row
 
 
 def _forget(session: AsyncSession, model: type, key: UUID) -> None:
@@ -158,20 +161,27 @@ async def upsert_indicator(session: AsyncSession, event: IndicatorSnapshot, at: 
     )
 
 
-_NEW_VALUE = insert(IndicatorValue)
-# Built once: a statement built per event costs more to compile-cache than to run.
-_RECORD_VALUE = _NEW_VALUE.on_conflict_do_update(
-    index_elements=["indicator_id", "period"],
-    set_={
-        name: _NEW_VALUE.excluded[name] for name in ("value", "revision", "as_of", "recorded_at")
-    },
-    where=IndicatorValue.revision <= _NEW_VALUE.excluded.revision,
+_VALUE_COLUMNS = ("indicator_id", "period", "value", "revision", "as_of", "recorded_at")
+_NEW_VALUE = insert(IndicatorValue).values({name: bindparam(name) for name in _VALUE_COLUMNS})
+# Built once: a statement built per event costs more to compile-cache than to run. The value is
+# kept and its indicator read in one round trip: the evaluation events that follow a measurement
+# (status changed, target met or missed) describe that indicator.
+_RECORD_VALUE = (
+    select(Indicator)
+    .where(Indicator.id == bindparam("indicator_id"))
+    .add_cte(
+        _NEW_VALUE.on_conflict_do_update(
+            index_elements=["indicator_id", "period"],
+            set_={name: _NEW_VALUE.excluded[name] for name in _VALUE_COLUMNS[2:]},
+            where=IndicatorValue.revision <= _NEW_VALUE.excluded.revision,
+        ).cte("recorded")
+    )
 )
 
 
 async def record_value(session: AsyncSession, event: MeasurementRecorded, at: datetime) -> None:
     """Keep the newest revision of a period's value; an older revision arriving late loses."""
-    await session.exec(
+    indicator = await session.exec(
         _RECORD_VALUE,
         params={
             "indicator_id": event.indicator_id,
@@ -182,6 +192,7 @@ async def record_value(session: AsyncSession, event: MeasurementRecorded, at: da
             "recorded_at": at,
         },
     )
+    _remember(session, Indicator, event.indicator_id, indicator.scalar_one_or_none())
 
 
 async def recent_values(
