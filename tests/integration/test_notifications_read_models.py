@@ -9,6 +9,7 @@ from sqlalchemy import event
 
 from common.db import UnitOfWork, create_engine, session_factory
 from common.events import DepartmentUpserted, Direction, IndicatorCreated, MeasurementRecorded
+from notifications.alerts.models import Alert
 from notifications.directory.models import Department, Indicator
 from notifications.directory.service import (
     read_model,
@@ -69,7 +70,23 @@ async def test_a_department_is_read_once_per_transaction_until_its_own_upsert(da
         await engine.dispose()
 
 
-async def test_keeping_a_value_reads_its_indicator_and_a_late_older_revision_loses(
+def overdue_report(indicator_id, period: str, now: datetime) -> Alert:
+    return Alert(
+        subject_type="indicator",
+        subject_id=indicator_id,
+        period=period,
+        family="report",
+        kind="report_overdue",
+        state="open",
+        region="leningrad-oblast",
+        region_name="Ленинградская область",
+        title="Доля учащихся",
+        opened_at=now,
+        updated_at=now,
+    )
+
+
+async def test_keeping_a_value_reads_its_indicator_and_says_whether_a_report_is_overdue(
     database_factory,
 ):
     engine = create_engine(await database_factory("notifications"), pool_size=1)
@@ -90,11 +107,14 @@ async def test_keeping_a_value_reads_its_indicator_and_a_late_older_revision_los
 
     try:
         async with UnitOfWork(sessions, source="test") as uow:
+            # An indicator not known yet: whether an overdue report stands is not known either.
+            assert await record_value(uow.session, measured("20", 0), now) is True
             await upsert_indicator(uow.session, indicator(indicator_id), now)
-            await uow.commit()
-        async with UnitOfWork(sessions, source="test") as uow:
-            await record_value(uow.session, measured("41", 2), now)
-            await record_value(uow.session, measured("30", 1), now)
+            # Known, and no overdue report of the period: nothing for the value to settle.
+            assert await record_value(uow.session, measured("41", 2), now) is False
+            uow.session.add(overdue_report(indicator_id, "2023", now))
+            await uow.session.flush()
+            assert await record_value(uow.session, measured("30", 1), now) is True
             # The indicator came with the value: no read of its own.
             reads = []
             event.listen(engine.sync_engine, "before_cursor_execute", lambda *a: reads.append(a))

@@ -103,7 +103,8 @@ class Handlers:
     async def measurement(self, envelope: Envelope, uow: UnitOfWork) -> None:
         """Keep the value for the trend; a reported value settles an overdue report."""
         event: MeasurementRecorded = envelope.data
-        await directory.record_value(uow.session, event, self._now())
+        if not await directory.record_value(uow.session, event, self._now()):
+            return
         facts = alerts.AlertFacts(
             subject_type=SubjectType.indicator,
             subject_id=event.indicator_id,

@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, exists, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -17,6 +17,7 @@ from common.events import (
     ProjectSnapshot,
     ProjectStageChanged,
 )
+from notifications.alerts.models import FAMILY, Alert, AlertKind, AlertState
 from notifications.directory.models import (
     Coordinator,
     Department,
@@ -167,7 +168,15 @@ _NEW_VALUE = insert(IndicatorValue).values({name: bindparam(name) for name in _V
 # kept and its indicator read in one round trip: the evaluation events that follow a measurement
 # (status changed, target met or missed) describe that indicator.
 _RECORD_VALUE = (
-    select(Indicator)
+    select(
+        Indicator,
+        exists().where(
+            Alert.subject_id == bindparam("indicator_id"),
+            Alert.period == bindparam("period"),
+            Alert.family == FAMILY[AlertKind.report_overdue],
+            Alert.state != AlertState.resolved.value,
+        ),
+    )
     .where(Indicator.id == bindparam("indicator_id"))
     .add_cte(
         _NEW_VALUE.on_conflict_do_update(
@@ -179,20 +188,27 @@ _RECORD_VALUE = (
 )
 
 
-async def record_value(session: AsyncSession, event: MeasurementRecorded, at: datetime) -> None:
-    """Keep the newest revision of a period's value; an older revision arriving late loses."""
-    indicator = await session.exec(
-        _RECORD_VALUE,
-        params={
-            "indicator_id": event.indicator_id,
-            "period": event.period,
-            "value": event.value,
-            "revision": event.revision,
-            "as_of": event.as_of,
-            "recorded_at": at,
-        },
-    )
-    _remember(session, Indicator, event.indicator_id, indicator.scalar_one_or_none())
+async def record_value(session: AsyncSession, event: MeasurementRecorded, at: datetime) -> bool:
+    """Keep the newest revision of a period's value (an older revision arriving late loses).
+
+    True when an overdue-report alert of the period may still be unresolved, for the value to
+    settle it; asked in the same round trip, as the value settles one only now and then.
+    """
+    row = (
+        await session.exec(
+            _RECORD_VALUE,
+            params={
+                "indicator_id": event.indicator_id,
+                "period": event.period,
+                "value": event.value,
+                "revision": event.revision,
+                "as_of": event.as_of,
+                "recorded_at": at,
+            },
+        )
+    ).one_or_none()
+    _remember(session, Indicator, event.indicator_id, row[0] if row else None)
+    return row is None or row[1]  # an indicator not known yet: ask the alerts themselves
 
 
 async def recent_values(
