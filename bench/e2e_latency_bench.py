@@ -491,10 +491,12 @@ async def seed(services: Services, tag: str, indicators: int) -> tuple[list[str]
 
 
 class KafkaTap:
-    """Record timestamps of the indicators' events, by CloudEvents id, read from the topic."""
+    """Record timestamps of the indicators' events, by CloudEvents id, read from the topic, and
+    when this reader got each: a consumer that keeps up, for comparison with the service's."""
 
     def __init__(self, bootstrap: str) -> None:
         self.stamps: dict[str, float] = {}
+        self.read_at: dict[str, float] = {}
         self._consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
         self._task: asyncio.Task | None = None
 
@@ -513,6 +515,7 @@ class KafkaTap:
             event_id = dict(record.headers or ()).get("ce_id")
             if event_id:
                 self.stamps[event_id.decode()] = record.timestamp / 1000
+                self.read_at[event_id.decode()] = time.time()
 
     async def stop(self) -> None:
         """Stop reading."""
@@ -572,6 +575,7 @@ STAGES = [
     ("outbox row (its transaction's start)", "outbox"),
     ("relay took the row (its transaction's start)", "relayed"),
     ("Kafka record timestamp (relay's send)", "kafka"),
+    ("a reader on the topic got the record", "tapped"),
     ("notifications handled the event", "handled"),
     ("delivery row written", "delivery"),
     ("SMTP server stored the email", "stored"),
@@ -622,6 +626,7 @@ async def timeline(services: Services, tap: KafkaTap) -> dict[tuple[str, str], d
     for event_id, entry in by_event.items():
         if event_id in tap.stamps:
             entry["kafka"] = tap.stamps[event_id]
+            entry["tapped"] = tap.read_at[event_id]
     return stages
 
 

@@ -159,36 +159,45 @@ class ConsumerRunner:
                 for tp in consumer.assignment():
                     await consumer.position(tp)
                 self.ready.set()
-            for tp, records in batches.items():
-                if not await self._apply_run(consumer, producer, tp, records):
-                    return  # stopping while a transient error was being retried
-                self._report_lag(consumer, tp, records[-1].offset + 1)
+            # Offsets are committed once per fetch, for every partition it returned: a commit is
+            # a round trip to the group coordinator, and the inbox already makes a record
+            # applied but not yet committed harmless to receive again.
+            applied: dict[TopicPartition, int] = {}
+            try:
+                for tp, records in batches.items():
+                    if not await self._apply_run(producer, tp, records, applied):
+                        return  # stopping while a transient error was being retried
+                    self._report_lag(consumer, tp, records[-1].offset + 1)
+            finally:
+                if applied:
+                    await consumer.commit(applied)
 
     async def _apply_run(
         self,
-        consumer: AIOKafkaConsumer,
         producer,
         tp: TopicPartition,
         records: list[ConsumerRecord],
+        applied: dict[TopicPartition, int],
     ) -> bool:
         """Apply a partition's fetched records in as few transactions as their failures allow.
 
         One commit per run instead of per event is what lets a consumer keep up with a burst.
         A failing record splits the run: the records before it go together again, it goes alone
         with its own retries and dead-lettering, the records after it go together. So a batch
-        changes the cost, never the outcome. False only if stopping interrupted a retry.
+        changes the cost, never the outcome. `applied` gets the partition's next offset to commit
+        as records are done. False only if stopping interrupted a retry.
         """
         while records:
             failed_at = await self._apply_together(records) if len(records) > 1 else 0
             if failed_at is None:
-                await consumer.commit({tp: records[-1].offset + 1})
+                applied[tp] = records[-1].offset + 1
                 return True
-            if failed_at and not await self._apply_run(consumer, producer, tp, records[:failed_at]):
+            if failed_at and not await self._apply_run(producer, tp, records[:failed_at], applied):
                 return False
             failing = records[failed_at]
             if not await self._process(failing, producer):
                 return False
-            await consumer.commit({tp: failing.offset + 1})
+            applied[tp] = failing.offset + 1
             records = records[failed_at + 1 :]
         return True
 
