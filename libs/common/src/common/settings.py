@@ -32,6 +32,17 @@ class ServiceSettings(BaseSettings):
     kafka_auto_offset_reset: Literal["earliest", "latest"] = Field(
         "earliest", description="Where a new consumer group starts reading"
     )
+    kafka_fetch_max_wait_ms: int = Field(
+        20,
+        ge=0,
+        le=500,
+        description=(
+            "How long the broker may hold a fetch that found nothing new. While one topic's "
+            "records wait to be applied, the consumer fetches its other (often idle) topics "
+            "alone, and no further fetch leaves until that one returns: Kafka's default, 500, "
+            "held every event a few hundred milliseconds behind"
+        ),
+    )
     log_level: str = "INFO"
     log_json: bool = True
 

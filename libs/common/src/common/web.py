@@ -144,6 +144,7 @@ def create_app(
                     auto_offset_reset=settings.kafka_auto_offset_reset,
                     max_attempts=settings.consumer_max_attempts,
                     max_backoff=settings.consumer_max_backoff_seconds,
+                    consumer_options={"fetch_max_wait_ms": settings.kafka_fetch_max_wait_ms},
                 )
             )
         running.extend(factory(app) for factory in workers)
