@@ -64,8 +64,15 @@ async def test_a_department_is_read_once_per_transaction_until_its_own_upsert(da
             await uow.commit()
 
         async with UnitOfWork(sessions, source="test") as uow:
-            # A new transaction reads afresh.
-            assert (await read_model(uow.session, Department, department_id)).short_name == "КИО"
+            # A change not flushed yet is neither detached nor lost.
+            changed = await uow.session.get(Department, department_id)
+            assert changed.short_name == "КИО"  # a new transaction reads afresh
+            changed.short_name = "КЦТ"
+            assert await read_model(uow.session, Department, department_id) is changed
+            await uow.commit()
+
+        async with UnitOfWork(sessions, source="test") as uow:
+            assert (await read_model(uow.session, Department, department_id)).short_name == "КЦТ"
     finally:
         await engine.dispose()
 

@@ -38,11 +38,15 @@ async def read_model(session: AsyncSession, model: type[T], key: UUID) -> T | No
 
     The consumer applies a batch of events in one transaction, and most of them name the same
     few projects and departments; the rows are read once and kept, detached, until one of this
-    transaction's own upserts changes them (`_forget`).
+    transaction's own upserts changes them (`_forget`). A row this transaction changed and has
+    not flushed yet is returned as it is and not kept: detaching it would drop the change.
     """
     looked_up = session.info.setdefault(_LOOKED_UP, {})
     if (model, key) not in looked_up:
-        _remember(session, model, key, await session.get(model, key))
+        row = await session.get(model, key)
+        if row is not None and session.is_modified(row):
+            return row
+        _remember(session, model, key, row)
     return looked_up[(model, key)]
 
 
