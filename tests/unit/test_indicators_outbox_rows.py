@@ -5,8 +5,6 @@ from datetime import date
 from decimal import Decimal
 from uuid import UUID, uuid4
 
-import structlog
-
 from common.events import MeasurementRecorded, TargetMet
 from indicators.measurements.service import OUTBOX_COLUMNS, outbox_records
 
@@ -40,10 +38,10 @@ def test_each_row_has_its_own_event_id_in_headers_and_the_payload_of_its_event()
             gap_percent=Decimal(10),
         ),
     ]
-    with structlog.contextvars.bound_contextvars(request_id='req "1"'):
-        rows = [
-            dict(zip(OUTBOX_COLUMNS, r, strict=True)) for r in outbox_records(events, "indicators")
-        ]
+    rows = [
+        dict(zip(OUTBOX_COLUMNS, r, strict=True))
+        for r in outbox_records(events, ['req "1"'] * 3, "indicators")
+    ]
 
     assert len({row["event_id"] for row in rows}) == 3
     for event, row in zip(events, rows, strict=True):
@@ -55,3 +53,15 @@ def test_each_row_has_its_own_event_id_in_headers_and_the_payload_of_its_event()
         assert headers["ce_requestid"] == 'req "1"'
         assert row["topic"] == event.topic
         assert json.loads(row["payload"]) == event.model_dump(mode="json")
+
+
+def test_events_of_the_same_kind_and_subject_carry_their_own_requests_id():
+    indicator = uuid4()
+    rows = outbox_records(
+        [recorded(indicator), recorded(indicator), recorded(indicator)],
+        ["first", "second", None],
+        "indicators",
+    )
+
+    headers = [json.loads(row[OUTBOX_COLUMNS.index("headers")]) for row in rows]
+    assert [h.get("ce_requestid") for h in headers] == ["first", "second", None]

@@ -78,7 +78,7 @@ AUDIT_FIELDS = tuple(AuditRecord.model_fields)
 
 
 def audit_cte(first_parameter: int) -> str:
-    """A CTE inserting the audit row given as text arrays $first_parameter, ... (empty: none).
+    """A CTE inserting the audit rows given as text arrays $first_parameter, ... (empty: none).
 
     A route that writes its effects in one statement adds it there (with `take_audit` and
     `audit_arrays`): the audit row then costs no round trip of its own at commit.
@@ -90,11 +90,10 @@ def audit_cte(first_parameter: int) -> str:
     )
 
 
-def audit_arrays(audit: AuditRecord | None) -> list[list[str | None]]:
-    """The parameters of `audit_cte`: one-element arrays for a row, empty ones for none."""
-    if audit is None:
-        return [[] for _ in AUDIT_FIELDS]
-    return [[value] for value in audit.model_dump().values()]
+def audit_arrays(audits: list[AuditRecord]) -> list[list[str | None]]:
+    """The parameters of `audit_cte`: one array per column, one element per audit row."""
+    rows = [audit.model_dump() for audit in audits]
+    return [[row[field] for row in rows] for field in AUDIT_FIELDS]
 
 
 class AuditedUnitOfWork(UnitOfWork):

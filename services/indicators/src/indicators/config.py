@@ -16,6 +16,13 @@ class Settings(ServiceSettings):
     # One relay transaction per 20 ms of commits rather than per commit: under a stream of
     # POSTs the relay's own queries would otherwise double the database work of each.
     outbox_linger_seconds: float = Field(0.02, ge=0, le=1)
+    measurement_batch_max: int = Field(
+        100,
+        ge=1,
+        le=1000,
+        description="Most POSTed measurements written in one transaction (they queue only "
+        "while the previous batch is being written)",
+    )
     report_deadline_days: int = Field(
         30, ge=0, le=366, description="A period's report is due this many days after it ends"
     )

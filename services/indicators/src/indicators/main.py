@@ -8,6 +8,7 @@ from indicators.catalogue.router import router as catalogue_router
 from indicators.config import Settings
 from indicators.consumers import SUBSCRIPTIONS
 from indicators.directory.router import router as directory_router
+from indicators.measurements.router import measurement_writer
 from indicators.measurements.router import router as measurements_router
 from indicators.overdue.router import router as overdue_router
 from indicators.overdue.worker import OverdueScanner
@@ -15,7 +16,7 @@ from indicators.overdue.worker import OverdueScanner
 
 def build_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
     """The indicators service application; tests pass their own settings and clock."""
-    return create_app(
+    app = create_app(
         settings or Settings(),
         title="Indicators service",
         description="Indicators with yearly targets, measurements from departments, and deviation detection.",
@@ -24,6 +25,8 @@ def build_app(settings: Settings | None = None, clock: Clock | None = None) -> F
         workers=[OverdueScanner],
         clock=clock,
     )
+    app.state.measurement_writer = measurement_writer(app.state)
+    return app
 
 
 app = build_app()

@@ -3,10 +3,14 @@
 from typing import Annotated
 from uuid import UUID
 
+import structlog
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse
+from starlette.datastructures import State
 
 from common.authorization import refuse_server_owned_fields, role_required
+from common.batching import GroupCommit
+from common.db import UnitOfWork
 from common.pagination import Page, PageDep
 from common.problems import Problem, Unprocessable
 from common.security import Principal, PrincipalDep, Role
@@ -28,6 +32,7 @@ from indicators.measurements.schemas import (
     MeasurementImportRow,
     MeasurementPublic,
 )
+from indicators.measurements.service import PendingMeasurement
 from indicators.periods import Period
 
 router = APIRouter(tags=["measurements"])
@@ -110,40 +115,60 @@ async def record_measurement(
             "reported_by: required when an admin reports on a department's behalf",
             errors=[{"field": "reported_by", "message": "required"}],
         )
-    if idempotency_key is not None:
-        # The principal is part of the fingerprint: nobody replays another caller's answer.
-        fingerprint = service.request_hash(
-            principal.subject, str(indicator_id), body.model_dump(mode="json")
-        )
-        conn, stored = await service.open_with_replay(uow.session, idempotency_key, fingerprint)
-        if stored is not None:
-            status_code, payload = stored
-            return JSONResponse(payload, status_code, headers={"Idempotent-Replayed": "true"})
-    now = request.app.state.clock.now()
-    row = MeasurementRow(
-        indicator_id=indicator_id,
-        period=Period.parse(body.period),
-        value=body.value,
-        as_of=body.as_of or now.date(),
-        reported_by=reported_by,
-        comment=body.comment,
-        source=body.source,
-    )
-    conn = await service.lock_indicators(uow.session, {indicator_id})
-    recorded = await service.record_one(
-        conn,
-        indicator_id,
-        row,
+    state = request.app.state
+    pending = PendingMeasurement(
+        row=MeasurementRow(
+            indicator_id=indicator_id,
+            period=Period.parse(body.period),
+            value=body.value,
+            as_of=body.as_of or state.clock.now().date(),
+            reported_by=reported_by,
+            comment=body.comment,
+            source=body.source,
+        ),
         principal=principal,
-        now=now,
-        source=request.app.state.settings.service_name,
         audit=uow.take_audit(),
+        request_id=structlog.contextvars.get_contextvars().get("request_id"),
     )
-    payload = recorded.model_dump(mode="json")
-    if idempotency_key is not None:
-        await service.remember(conn, idempotency_key, fingerprint, 201, payload)
+    if idempotency_key is None:
+        recorded = await state.measurement_writer.submit(pending)
+        return JSONResponse(recorded.model_dump(mode="json"), 201)
+    # A keyed POST is written alone: its answer is stored in its own transaction, for retries.
+    # The principal is part of the fingerprint: nobody replays another caller's answer.
+    fingerprint = service.request_hash(
+        principal.subject, str(indicator_id), body.model_dump(mode="json")
+    )
+    conn, stored = await service.open_with_replay(uow.session, idempotency_key, fingerprint)
+    if stored is not None:
+        status_code, payload = stored
+        return JSONResponse(payload, status_code, headers={"Idempotent-Replayed": "true"})
+    conn = await service.lock_indicators(uow.session, {indicator_id})
+    (outcome,) = await service.record_many(
+        conn, [pending], now=state.clock.now(), source=state.settings.service_name
+    )
+    if isinstance(outcome, Problem):
+        raise outcome
+    payload = outcome.model_dump(mode="json")
+    await service.remember(conn, idempotency_key, fingerprint, 201, payload)
     await uow.commit()
     return JSONResponse(payload, 201)
+
+
+def measurement_writer(state: State) -> GroupCommit[PendingMeasurement, MeasurementPublic]:
+    """POSTed measurements that arrive together, written together: one transaction a batch."""
+    source = state.settings.service_name
+
+    async def write(pending: list[PendingMeasurement]) -> list[MeasurementPublic | Problem]:
+        async with UnitOfWork(state.sessions, source=source) as uow:
+            indicator_ids = {item.row.indicator_id for item in pending}
+            conn = await service.lock_indicators(uow.session, indicator_ids)
+            outcomes = await service.record_many(
+                conn, pending, now=state.clock.now(), source=source
+            )
+            await uow.commit()
+        return outcomes
+
+    return GroupCommit(write, max_batch=state.settings.measurement_batch_max)
 
 
 @router.get(

@@ -1,9 +1,10 @@
 """Recording measurements, single or in bulk: revisions, evaluations, signals, one transaction.
 
-The same set-based path serves one POST and a 100 000-row import: the indicators involved are
-locked (so revisions of one period are numbered without gaps or races), their period states and
-emitted signals are read once, every row is evaluated in memory, and the results are written
-with one COPY or one array statement per table, outbox rows included.
+The same set-based path serves POSTs (written together when they arrive together, see
+`record_many`) and a 100 000-row import: the indicators involved are locked (so revisions of
+one period are numbered without gaps or races), their period states and emitted signals are read
+once, every row is evaluated in memory, and the results are written with one COPY or one array
+statement per table, outbox rows and audit rows included.
 """
 
 import hashlib
@@ -35,7 +36,7 @@ from common.events import (
 from common.logging import get_logger
 from common.messaging.cloudevents import attributes_for
 from common.pagination import Page, PageParams
-from common.problems import Conflict, Forbidden, NotFound, Unprocessable
+from common.problems import Conflict, Forbidden, NotFound, Problem, Unprocessable
 from common.security import Principal
 from indicators.evaluation import (
     Baseline,
@@ -121,6 +122,16 @@ class IndicatorContext:
     # The evaluated periods' statuses, kept beside `states` so each row need not rebuild them.
     statuses: dict[Period, Status] = field(default_factory=dict)
     emitted: set[tuple[str, str, int]] = field(default_factory=set)
+
+
+@dataclass(frozen=True, slots=True)
+class PendingMeasurement:
+    """A POSTed value waiting to be recorded: who reports it, its audit row, its request id."""
+
+    row: MeasurementRow
+    principal: Principal
+    audit: AuditRecord | None
+    request_id: str | None
 
 
 @dataclass
@@ -297,9 +308,12 @@ class Batch:
         self.now = now
         self.measurements: list[tuple] = []
         self.events: list[IntegrationEvent] = []
+        # The request each event answers (its CloudEvents `requestid`), beside `events`.
+        self.request_ids: list[str | None] = []
         self.signals: list[tuple[UUID, str, str, int]] = []
         self.touched_states: set[tuple[UUID, Period]] = set()
-        self.touched_years: set[tuple[UUID, int]] = set()
+        # Each touched indicator-year, with the request that touched it last.
+        self.touched_years: dict[tuple[UUID, int], str | None] = {}
         self.revisions = 0
         # Rows of an import repeat indicator-periods: each expectation and end date is worked
         # out once.
@@ -329,8 +343,12 @@ class Batch:
         self.signals.append((context.id, *key))
         return True
 
-    def add(self, row: MeasurementRow) -> None:
-        """Evaluate one row as the next revision of its period."""
+    def _announce(self, event: IntegrationEvent, request_id: str | None) -> None:
+        self.events.append(event)
+        self.request_ids.append(request_id)
+
+    def add(self, row: MeasurementRow, request_id: str | None = None) -> None:
+        """Evaluate one row as the next revision of its period (for the request `request_id`)."""
         context = self.contexts[row.indicator_id]
         previous = context.states.get(row.period)
         revision = previous.revision + 1 if previous else 1
@@ -361,7 +379,7 @@ class Batch:
             )
         )
         # Built without re-validation: every field was checked or computed just above.
-        self.events.append(
+        self._announce(
             MeasurementRecorded.model_construct(
                 measurement_id=measurement_id,
                 indicator_id=context.id,
@@ -371,7 +389,8 @@ class Batch:
                 revision=revision,
                 as_of=row.as_of,
                 reported_by=row.reported_by,
-            )
+            ),
+            request_id,
         )
         status_changes = previous.status_changes if previous else 0
         if evaluation is not None:
@@ -382,7 +401,7 @@ class Batch:
                     status_changes += 1
                     occurrence = status_changes
                 if self._claim(context, signal.period, signal.kind, occurrence):
-                    self.events.append(_signal_event(context, signal, before, evaluation))
+                    self._announce(_signal_event(context, signal, before, evaluation), request_id)
         context.states[row.period] = PeriodState(
             measurement_id=measurement_id,
             revision=revision,
@@ -398,11 +417,13 @@ class Batch:
         else:
             context.statuses.pop(row.period, None)
         self.touched_states.add((context.id, row.period))
-        self.touched_years.add((context.id, row.period.year))
+        self.touched_years[(context.id, row.period.year)] = request_id
 
     def forecast_years(self, today: date) -> None:
         """Warn once per year whose trend misses its target, while the year is still running."""
-        for indicator_id, year in sorted(self.touched_years, key=lambda k: (str(k[0]), k[1])):
+        for (indicator_id, year), request_id in sorted(
+            self.touched_years.items(), key=lambda item: (str(item[0][0]), item[0][1])
+        ):
             if today > date(year, 12, 31):
                 continue
             context = self.contexts[indicator_id]
@@ -415,7 +436,7 @@ class Batch:
                 continue
             year_period = Period(year, Frequency.annual)
             if self._claim(context, year_period, SignalKind.forecast_miss, 0):
-                self.events.append(
+                self._announce(
                     ForecastMiss(
                         indicator_id=context.id,
                         region=context.region,
@@ -426,7 +447,8 @@ class Batch:
                         gap=result.gap,
                         gap_percent=result.gap_percent,
                         projected=result.projected,
-                    )
+                    ),
+                    request_id,
                 )
 
     def published(self) -> list[MeasurementPublic]:
@@ -498,25 +520,27 @@ class Batch:
         return rows
 
 
-def outbox_records(events: list[IntegrationEvent], source: str) -> list[tuple]:
+def outbox_records(
+    events: list[IntegrationEvent], request_ids: list[str | None], source: str
+) -> list[tuple]:
     """Outbox rows for COPY: what `uow.publish` stages one by one, for many events at once.
 
-    The CloudEvents attributes of one event type and subject are built once per batch (the
-    batch commits at one instant, so they share `ce_time`); each event gets its own `ce_id`.
+    The CloudEvents attributes of one event type, subject and request are built once per batch
+    (the batch commits at one instant, so they share `ce_time`); each event gets its own `ce_id`.
     Payloads are serialised by pydantic's core without an intermediate dict.
     """
-    request_id = structlog.contextvars.get_contextvars().get("request_id")
-    headers_around_id: dict[tuple[str, str], tuple[str, str]] = {}
+    headers_around_id: dict[tuple[str, str, str | None], tuple[str, str]] = {}
     records = []
-    for event in events:
+    for event, request_id in zip(events, request_ids, strict=True):
         subject = event.aggregate_id
-        around = headers_around_id.get((event.type, subject))
+        key = (event.type, subject, request_id)
+        around = headers_around_id.get(key)
         if around is None:
             attributes = attributes_for(event, source=source, request_id=request_id)
             prefix, _, suffix = json.dumps({**attributes, "ce_id": _ID_SLOT}).partition(
                 json.dumps(_ID_SLOT)
             )
-            around = headers_around_id[(event.type, subject)] = (prefix + '"', '"' + suffix)
+            around = headers_around_id[key] = (prefix + '"', '"' + suffix)
         event_id = uuid4()
         records.append(
             (
@@ -548,8 +572,8 @@ async def insert_rows(
 
 
 # Every table a batch writes, in one statement (one round trip): measurements and outbox rows
-# come as arrays when few, or are COPYed beforehand (empty arrays here) when many; the request's
-# audit row too.
+# come as arrays when few, or are COPYed beforehand (empty arrays here) when many; the requests'
+# audit rows too.
 _WRITE = f"""
 WITH measured AS (
     INSERT INTO measurements (id, indicator_id, period, period_end, value, revision, as_of,
@@ -595,10 +619,10 @@ def _columns(rows: list[tuple], width: int) -> list[list]:
 
 
 async def _write(
-    conn: asyncpg.Connection, batch: Batch, source: str, audit: AuditRecord | None
+    conn: asyncpg.Connection, batch: Batch, source: str, audits: list[AuditRecord]
 ) -> None:
     measurements = batch.measurements
-    outbox = outbox_records(batch.events, source)
+    outbox = outbox_records(batch.events, batch.request_ids, source)
     if len(measurements) >= COPY_THRESHOLD:
         await conn.copy_records_to_table(
             "measurements", records=measurements, columns=MEASUREMENT_COLUMNS
@@ -614,7 +638,7 @@ async def _write(
         *_columns(batch.signals, 4),
         *_columns(batch.current_rows(), 7),
         *_columns(outbox, len(OUTBOX_COLUMNS)),
-        *audit_arrays(audit),
+        *audit_arrays(audits),
     )
 
 
@@ -625,18 +649,20 @@ async def record_measurements(
     *,
     now: datetime,
     source: str,
-    audit: AuditRecord | None,
+    audits: list[AuditRecord],
+    request_ids: list[str | None],
 ) -> Recorded:
     """Write checked rows (in order: a later row of a period revises an earlier one).
 
-    `contexts` come from `load_indicators(..., history=True)` under `lock_indicators`; `audit` is
-    the request's audit row, taken from its unit of work, written by the same statement.
+    `contexts` come from `load_indicators(..., history=True)` under `lock_indicators`; `audits`
+    are the requests' audit rows, taken from their units of work, written by the same statement;
+    `request_ids` name each row's request.
     """
     batch = Batch(contexts, now)
-    for row in rows:
-        batch.add(row)
+    for row, request_id in zip(rows, request_ids, strict=True):
+        batch.add(row, request_id)
     batch.forecast_years(now.date())
-    await _write(conn, batch, source, audit)
+    await _write(conn, batch, source, audits)
     signals = len(batch.events) - len(rows)
     log.info(
         "measurements recorded",
@@ -721,33 +747,60 @@ def _not_responsible(indicator_id: UUID) -> str:
     return f"indicator {indicator_id} is reported by its responsible department, not by you"
 
 
-async def record_one(
-    conn: asyncpg.Connection,
-    indicator_id: UUID,
-    row: MeasurementRow,
-    *,
-    principal: Principal,
-    now: datetime,
-    source: str,
-    audit: AuditRecord | None,
-) -> MeasurementPublic:
-    """Record one measurement of an indicator locked by `lock_indicators`, or raise a problem.
+def _check_pending(context: IndicatorContext | None, pending: PendingMeasurement) -> None:
+    """Raise the problem that refuses a POSTed value, if any.
 
-    Only the indicator's responsible department (or an admin) may; an indicator outside the
-    principal's region is answered as unknown.
+    Only the indicator's responsible department (or an admin) may report; an indicator outside
+    the principal's region is answered as unknown.
     """
-    contexts = await load_indicators(conn, {indicator_id}, history=True)
-    context = contexts.get(indicator_id)
+    indicator_id = pending.row.indicator_id
     if context is None:
         raise NotFound(f"indicator {indicator_id} does not exist", field="indicator_id")
-    ensure_visible(principal, context.region, what=f"indicator {indicator_id}")
-    if not may_write_for_department(principal, context.department_id):
+    ensure_visible(pending.principal, context.region, what=f"indicator {indicator_id}")
+    if not may_write_for_department(pending.principal, context.department_id):
         raise Forbidden(_not_responsible(indicator_id), field="indicator_id")
-    errors = check_value(context.rules, row.period, row.value)
+    errors = check_value(context.rules, pending.row.period, pending.row.value)
     if errors:
         raise field_problem(errors)
-    recorded = await record_measurements(conn, [row], contexts, now=now, source=source, audit=audit)
-    return recorded.batch.published()[0]
+
+
+async def record_many(
+    conn: asyncpg.Connection,
+    pending: list[PendingMeasurement],
+    *,
+    now: datetime,
+    source: str,
+) -> list[MeasurementPublic | Problem]:
+    """Record POSTed values of indicators locked by `lock_indicators`, each as its own request.
+
+    Each value is checked on its own: a refused one is answered with its problem and leaves no
+    trace (no row, event or audit row); the accepted ones are written together, in order, by
+    one statement. One outcome per value, in order.
+    """
+    contexts = await load_indicators(conn, {p.row.indicator_id for p in pending}, history=True)
+    accepted: list[PendingMeasurement] = []
+    outcomes: list[int | Problem] = []
+    for item in pending:
+        try:
+            _check_pending(contexts.get(item.row.indicator_id), item)
+        except Problem as problem:
+            outcomes.append(problem)
+            continue
+        outcomes.append(len(accepted))
+        accepted.append(item)
+    published: list[MeasurementPublic] = []
+    if accepted:
+        recorded = await record_measurements(
+            conn,
+            [item.row for item in accepted],
+            contexts,
+            now=now,
+            source=source,
+            audits=[item.audit for item in accepted if item.audit is not None],
+            request_ids=[item.request_id for item in accepted],
+        )
+        published = recorded.batch.published()
+    return [published[o] if isinstance(o, int) else o for o in outcomes]
 
 
 async def import_rows(
@@ -810,7 +863,16 @@ async def import_rows(
             error_count=len(errors),
         )
     rows = [row for _, row in parsed]
-    recorded = await record_measurements(conn, rows, contexts, now=now, source=source, audit=audit)
+    request_id = structlog.contextvars.get_contextvars().get("request_id")
+    recorded = await record_measurements(
+        conn,
+        rows,
+        contexts,
+        now=now,
+        source=source,
+        audits=[audit] if audit is not None else [],
+        request_ids=[request_id] * len(rows),
+    )
     return ImportResult(
         imported=len(rows),
         indicators=len(contexts),

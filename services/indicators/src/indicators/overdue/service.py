@@ -170,6 +170,8 @@ async def announce_overdue(
         if (o.indicator_id, o.period) in claimed
     ]
     if events:
-        await insert_rows(conn, "outbox_messages", OUTBOX_COLUMNS, outbox_records(events, source))
+        # The scanner answers no request.
+        records = outbox_records(events, [None] * len(events), source)
+        await insert_rows(conn, "outbox_messages", OUTBOX_COLUMNS, records)
         log.info("reports overdue", new=len(events), today=today.isoformat())
     return len(events)
