@@ -49,7 +49,8 @@ demo: up ## start the stack, load both strategies, report demo values, show the 
 asyncapi: install ## regenerate docs/asyncapi.yaml from the event contracts
 	@$(UV) run --frozen python -m common.asyncapi > docs/asyncapi.yaml
 
-bench: up ## run the benchmarks in bench/ (not tests; they print their figures)
+bench: install ## run the benchmarks in bench/ on their own brokers and services (not tests; they print their figures)
+	@$(STACK) bench-deps
 	@for script in bench/*_bench.py; do PYTHONPATH=. $(UV) run --frozen python "$$script" || exit 1; done
 
 lint: install ## static checks

@@ -34,7 +34,6 @@ import multiprocessing
 import os
 import re
 import secrets
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -55,7 +54,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiosmtpd.smtp import SMTP
 
 from bench.indicators_bench import plain, serve
-from bench.loadgen import open_loop
+from bench.loadgen import open_loop, vegeta_binary
 from common.events import INDICATORS_TOPIC, PROJECTS_TOPIC
 from common.messaging.kafka import create_producer
 from notifications.deliveries.email import build_message, wire_bytes
@@ -527,7 +526,7 @@ class KafkaTap:
 
 async def vegeta(targets: list[dict], seconds: float) -> list[dict]:
     """One open-loop vegeta attack over the targets; its results as dicts."""
-    binary = shutil.which("vegeta") or str(Path.home() / "go" / "bin" / "vegeta")
+    binary = vegeta_binary()
     with tempfile.TemporaryDirectory() as folder:
         targets_file, results_file = Path(folder) / "targets", Path(folder) / "results"
         targets_file.write_text("".join(json.dumps(t) + "\n" for t in targets))

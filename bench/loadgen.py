@@ -31,11 +31,24 @@ from typing import Any
 import asyncpg
 
 BODY = {"period": "2023-05", "value": "57.5", "reported_by": "Комитет цифрового развития"}
+# Where `stack.sh bench-deps` (run by `make bench`) builds it.
+LOCAL_BIN = Path(__file__).resolve().parents[1] / ".local" / "bin"
+
+
+def vegeta_binary() -> str:
+    """The vegeta executable: the one `make bench` built, else one on the PATH."""
+    built = LOCAL_BIN / "vegeta"
+    if built.exists():
+        return str(built)
+    found = shutil.which("vegeta")
+    if found is None:
+        raise RuntimeError("vegeta not found: `make bench` (deploy/local/stack.sh bench-deps) builds it")
+    return found
 
 
 def vegeta_step(url_template: str, ids: list[str], rate: float, seconds: float) -> dict:
     """One open-loop vegeta attack, POSTing BODY to each indicator in turn."""
-    vegeta = shutil.which("vegeta") or str(Path.home() / "go" / "bin" / "vegeta")
+    vegeta = vegeta_binary()
     body = base64.b64encode(json.dumps(BODY).encode()).decode()
     header = {"Content-Type": ["application/json"]}
     if authorization := os.environ.get("BENCH_AUTHORIZATION"):

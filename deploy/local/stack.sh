@@ -4,6 +4,7 @@
 # See deploy/local/README.md.
 #
 #   stack.sh up | down | status | logs
+#   stack.sh bench-deps      (what `make bench` needs: PostgreSQL, the Kafka jars, vegeta)
 #   stack.sh kafka-cluster up [NODE...] | down [NODE...] | status
 set -euo pipefail
 
@@ -528,6 +529,24 @@ services_down() {
     for svc in notifications indicators projects; do stop "$svc" 20; done
 }
 
+# ---------------------------------------------------------------- benchmarks
+
+VEGETA_MODULE=github.com/tsenart/vegeta/v12
+VEGETA_VERSION=v12.13.0
+BIN="$STATE/bin"
+
+# The benches' open-loop HTTP load generator, built from the Go module proxy into .local/bin.
+ensure_vegeta() {
+    [[ -x $BIN/vegeta && -f $BIN/.vegeta-version && $(cat "$BIN/.vegeta-version") == "$VEGETA_VERSION" ]] &&
+        return 0
+    command -v go >/dev/null || apt_install golang-go
+    mkdir -p "$BIN" "$LOGS"
+    say "vegeta: building $VEGETA_MODULE@$VEGETA_VERSION (log: $LOGS/go.log)"
+    GOBIN="$BIN" go install "$VEGETA_MODULE@$VEGETA_VERSION" >>"$LOGS/go.log" 2>&1 ||
+        fail go "go install $VEGETA_MODULE@$VEGETA_VERSION failed"
+    printf '%s\n' "$VEGETA_VERSION" >"$BIN/.vegeta-version"
+}
+
 # ---------------------------------------------------------------- subcommands
 
 lock() {
@@ -548,6 +567,16 @@ cmd_up() {
     mailsink_up
     services_up
     say "up: done ($(basename "$0") status shows the details)"
+}
+
+# The benches start their own brokers, services and mail servers: a running stack's services
+# would only compete with them for the CPUs.
+cmd_bench_deps() {
+    lock
+    postgres_up
+    ensure_kafka_libs
+    ensure_vegeta
+    say "bench-deps: done ($BIN/vegeta)"
 }
 
 cmd_down() {
@@ -582,7 +611,7 @@ cmd_logs() {
 }
 
 usage() {
-    sed -n '2,7s/^# \{0,1\}//p' "$0"
+    sed -n '2,8s/^# \{0,1\}//p' "$0"
     exit 2
 }
 
@@ -591,6 +620,7 @@ up) cmd_up ;;
 down) cmd_down ;;
 status) cmd_status ;;
 logs) cmd_logs ;;
+bench-deps) cmd_bench_deps ;;
 _service) service_exec "$2" "$3" ;;
 kafka-cluster)
     case "${2:-}" in
