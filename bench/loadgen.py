@@ -42,7 +42,9 @@ def vegeta_binary() -> str:
         return str(built)
     found = shutil.which("vegeta")
     if found is None:
-        raise RuntimeError("vegeta not found: `make bench` (deploy/local/stack.sh bench-deps) builds it")
+        raise RuntimeError(
+            "vegeta not found: `make bench` (deploy/local/stack.sh bench-deps) builds it"
+        )
     return found
 
 

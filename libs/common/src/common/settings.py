@@ -54,7 +54,10 @@ class ServiceSettings(BaseSettings):
         0.0,
         ge=0,
         le=1,
-        description="After a commit wakes the relay, wait this long to publish a burst as one batch",
+        description=(
+            "When a commit wakes the relay within this long of its last publish, wait this long "
+            "so that a stream of commits leaves as one batch; after a quiet spell, publish at once"
+        ),
     )
     outbox_max_backoff_seconds: float = Field(30.0, gt=0)
 

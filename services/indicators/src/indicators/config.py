@@ -13,8 +13,9 @@ class Settings(ServiceSettings):
     # Departments' POSTs arrive in bursts; a pool sized for them keeps connections (and their
     # prepared statements) instead of opening and closing overflow ones.
     database_pool_size: int = Field(20, ge=1, le=200)
-    # One relay transaction per 20 ms of commits rather than per commit: under a stream of
-    # POSTs the relay's own queries would otherwise double the database work of each.
+    # Under a stream of POSTs, one relay transaction per 20 ms of commits rather than per commit:
+    # the relay's own queries would otherwise double the database work of each. A commit after
+    # a quiet spell is relayed at once (see OutboxRelay._sleep).
     outbox_linger_seconds: float = Field(0.02, ge=0, le=1)
     measurement_batch_max: int = Field(
         100,

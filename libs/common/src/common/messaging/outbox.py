@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import time
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -74,6 +75,9 @@ class OutboxRelay:
         self._stopping = asyncio.Event()
         self._producer: AIOKafkaProducer | None = None
         self._last_gauges = self._last_prune = datetime.now(UTC)
+        # When the relay last published something (monotonic seconds): it lingers only while
+        # commits keep coming, never for the first commit after a quiet spell.
+        self._published_at = float("-inf")
 
     def stop(self) -> None:
         """Ask the relay to finish its current batch and return."""
@@ -93,6 +97,8 @@ class OutboxRelay:
                 try:
                     producer = await self._ensure_producer()
                     published = await self.publish_batch(producer)
+                    if published:
+                        self.published(time.monotonic())
                     failures = 0
                     await self._housekeeping()
                     if published == self._batch_size:
@@ -230,18 +236,28 @@ class OutboxRelay:
             except Exception as exc:
                 log.warning("producer stop failed", error=repr(exc))
 
+    def lingers(self, now: float) -> bool:
+        """Whether a commit waking the relay at `now` (monotonic) waits for the ones after it:
+        only while the relay is busy, having published within the last `linger` seconds."""
+        return now - self._published_at < self._linger
+
+    def published(self, now: float) -> None:
+        """Note that the relay published at `now` (monotonic)."""
+        self._published_at = now
+
     async def _sleep(self, seconds: float) -> None:
         """Sleep until woken by NOTIFY, stop(), or the timeout.
 
-        Once woken by a commit, linger (if configured) so that the commits of a burst leave in
-        one batch rather than one relay transaction each.
+        Woken by a commit while busy (something was published within the last `linger`
+        seconds), linger so that the commits of a stream leave in one batch rather than one
+        relay transaction each; the first commit after a quiet spell is published at once.
         """
         try:
             await asyncio.wait_for(self._wake.wait(), timeout=seconds)
         except TimeoutError:
             pass
         else:
-            if self._linger and not self._stopping.is_set():
+            if self.lingers(time.monotonic()) and not self._stopping.is_set():
                 try:
                     await asyncio.wait_for(self._stopping.wait(), timeout=self._linger)
                 except TimeoutError:
