@@ -7,6 +7,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 from uuid import UUID, uuid4
@@ -35,6 +36,13 @@ from common.messaging.models import OutboxMessage
 from common.messaging.outbox import OutboxRelay
 from common.settings import SmtpSettings
 from notifications.config import Settings
+from notifications.deliveries.models import (
+    Channel,
+    Delivery,
+    DeliveryStatus,
+    NotificationKind,
+    RecipientType,
+)
 from notifications.main import build_app
 from tests.support.infra import KAFKA_BOOTSTRAP_SERVERS, MAIL_API_URL, SMTP_HOST, SMTP_PORT
 from tests.support.services import RunningService
@@ -355,3 +363,23 @@ async def known_to(service: RunningService, world: World) -> None:
         return found == 4
 
     await eventually(loaded, "the directory events to be applied")
+
+
+def pending_delivery(recipient: str, subject: str = "Проверка") -> Delivery:
+    """An immediate delivery due now, of no alert, as the sender finds them."""
+    delivery_id, now = uuid4(), datetime.now(UTC)
+    return Delivery(
+        id=delivery_id,
+        kind=NotificationKind.news.value,
+        channel=Channel.immediate.value,
+        status=DeliveryStatus.pending.value,
+        recipient=recipient,
+        recipient_type=RecipientType.department.value,
+        region="test",
+        subject=subject,
+        body_text="Проверка",
+        body_html="<p>Проверка</p>",
+        message_id=f"<{delivery_id}@strategy.example.ru>",
+        created_at=now,
+        due_at=now,
+    )

@@ -2,7 +2,6 @@
 alert is still emailed at once; consecutive batches share one SMTP connection."""
 
 import asyncio
-from datetime import UTC, datetime
 from uuid import uuid4
 
 import pytest
@@ -13,14 +12,7 @@ from common.db import create_engine, session_factory
 from common.events import TargetMissed
 from common.settings import SmtpSettings
 from common.workers import WakeChannel
-from notifications.deliveries.models import (
-    DUE_CHANNEL,
-    Channel,
-    Delivery,
-    DeliveryStatus,
-    NotificationKind,
-    RecipientType,
-)
+from notifications.deliveries.models import DUE_CHANNEL
 from notifications.deliveries.sender import DeliverySender
 from tests.integration.notifications_fixtures import (
     EventSource,
@@ -29,6 +21,7 @@ from tests.integration.notifications_fixtures import (
     eventually,
     known_to,
     notifications_service,
+    pending_delivery,
     service_settings,
 )
 from tests.support.services import free_port
@@ -76,25 +69,6 @@ def smtp_server():
     controller.stop()
 
 
-def delivery(recipient: str) -> Delivery:
-    delivery_id, now = uuid4(), datetime.now(UTC)
-    return Delivery(
-        id=delivery_id,
-        kind=NotificationKind.news.value,
-        channel=Channel.immediate.value,
-        status=DeliveryStatus.pending.value,
-        recipient=recipient,
-        recipient_type=RecipientType.department.value,
-        region="test",
-        subject="Проверка",
-        body_text="Проверка",
-        body_html="<p>Проверка</p>",
-        message_id=f"<{delivery_id}@strategy.example.ru>",
-        created_at=now,
-        due_at=now,
-    )
-
-
 @pytest.mark.parametrize(("idle", "connections"), [(3600.0, 1), (0.0, 2)])
 async def test_batches_share_one_smtp_connection_until_it_idles(
     database_factory, smtp_server, idle, connections
@@ -120,7 +94,7 @@ async def test_batches_share_one_smtp_connection_until_it_idles(
         await asyncio.wait_for(sender.listener.listening.wait(), 60)
         for n in range(2):  # two transactions, two wake-ups, two batches
             async with sessions() as session, session.begin():
-                session.add(delivery(f"kcr-{n}-{uuid4().hex[:8]}@lenreg.example.ru"))
+                session.add(pending_delivery(f"kcr-{n}-{uuid4().hex[:8]}@lenreg.example.ru"))
 
             async def arrived(n: int = n) -> bool:
                 return len(recorder.peers) > n

@@ -143,12 +143,9 @@ def test_the_first_email_has_no_thread_headers():
     assert message["In-Reply-To"] is None and message["References"] is None
 
 
-def test_a_long_russian_subject_keeps_every_space_on_the_wire():
-    subject = (
-        "[Ленинградская область] Целевое значение не достигнуто: Доля школ, подключённых к "
-        "высокоскоростному интернету — 2023: факт 41 %, план 50 %"
-    )
-    message = build_message(
+def plain_message(subject: str):
+    """A first email with one-letter bodies, to look at its headers on the wire."""
+    return build_message(
         sender="monitoring@strategy.example.ru",
         recipient="kcr@lenreg.example.ru",
         subject=subject,
@@ -158,6 +155,24 @@ def test_a_long_russian_subject_keeps_every_space_on_the_wire():
         thread_message_id=None,
         date_sent=datetime(2024, 3, 1, tzinfo=UTC),
     )
+
+
+def test_a_long_russian_subject_keeps_every_space_on_the_wire():
+    subject = (
+        "[Ленинградская область] Целевое значение не достигнуто: Доля школ, подключённых к "
+        "высокоскоростному интернету — 2023: факт 41 %, план 50 %"
+    )
+    message = plain_message(subject)
     received = email.message_from_bytes(wire_bytes(message), policy=email.policy.default)
     assert received["Subject"] == subject
     assert all(len(line) <= 998 for line in wire_bytes(message).split(b"\r\n"))
+
+
+def test_a_name_typed_with_line_breaks_gives_a_one_line_subject_that_can_be_sent():
+    alert = sample_alert(title="Доля учащихся\r\nс доступом\tк интернету")
+    subject = render_alert(alert, NotificationKind.opened, trend=[], links=LINKS).subject
+    received = email.message_from_bytes(
+        wire_bytes(plain_message(subject)), policy=email.policy.default
+    )
+    assert "Доля учащихся с доступом к интернету — 2023" in subject
+    assert received["Subject"] == subject

@@ -7,7 +7,7 @@ import aiosmtplib
 
 from notifications.alerts.models import AlertKind
 from notifications.deliveries.models import Channel, RecipientType
-from notifications.deliveries.sender import is_permanent, outcome_of
+from notifications.deliveries.sender import is_permanent, outcome_of, session_outcome
 from notifications.deliveries.service import channel_for
 from notifications.directory.models import Coordinator, Department
 from notifications.subscriptions.service import select_recipients
@@ -85,14 +85,29 @@ def test_smtp_replies_are_classified_by_code():
     temporary = outcome_of(
         aiosmtplib.SMTPRecipientsRefused([aiosmtplib.SMTPRecipientRefused(451, "later", "a@b")])
     )
-    permanent = outcome_of(aiosmtplib.SMTPResponseException(550, "no such user"))
+    permanent = outcome_of(
+        aiosmtplib.SMTPRecipientsRefused([aiosmtplib.SMTPRecipientRefused(550, "no such", "a@b")])
+    )
+    refused_data = outcome_of(aiosmtplib.SMTPDataError(554, "message refused"))
     unreachable = outcome_of(ConnectionRefusedError(111, "Connection refused"))
     disconnected = outcome_of(aiosmtplib.SMTPServerDisconnected("gone"))
     assert (temporary.code, temporary.answered, is_permanent(temporary)) == (451, True, False)
-    assert (permanent.code, is_permanent(permanent)) == (550, True)
+    assert (permanent.code, permanent.answered, is_permanent(permanent)) == (550, True, True)
+    assert (refused_data.code, is_permanent(refused_data)) == (554, True)
     assert (unreachable.code, unreachable.answered, is_permanent(unreachable)) == (
         None,
         False,
         False,
     )
     assert (disconnected.code, disconnected.answered) == (None, False)
+
+
+def test_a_refused_session_is_an_outage_whatever_its_code():
+    """Bad credentials or a refused envelope sender would fail every queued email alike: they
+    wait for the server to be set right instead of failing for good."""
+    login = session_outcome(aiosmtplib.SMTPAuthenticationError(535, "bad credentials"))
+    greeting = session_outcome(aiosmtplib.SMTPConnectResponseError(554, "go away"))
+    sender = outcome_of(aiosmtplib.SMTPSenderRefused(550, "sender not allowed", "m@x"))
+    for outcome in (login, greeting, sender):
+        assert not outcome.answered and not is_permanent(outcome)
+    assert (login.code, greeting.code, sender.code) == (535, 554, 550)

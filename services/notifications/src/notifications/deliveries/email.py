@@ -108,6 +108,15 @@ def format_date(value: date | datetime | None) -> str:
     return value.strftime("%d.%m.%Y") if value else "—"
 
 
+def one_line(text: str) -> str:
+    """Text fit for a header: every run of white space, line breaks included, one space.
+
+    Names come from the catalogues as their authors typed them; a line break in a Subject
+    would make the message impossible to build.
+    """
+    return " ".join(text.split())
+
+
 def shorten(text: str, limit: int = TITLE_LIMIT) -> str:
     """Cut a long name at a word boundary, marking the cut with an ellipsis."""
     if len(text) <= limit:
@@ -148,10 +157,10 @@ def alert_subject(alert: Alert, notification: NotificationKind) -> str:
     prefix = "Напоминание: " if notification == NotificationKind.reminder else ""
     what = headline(alert, notification)
     if alert.subject_type == "milestone":
-        about = f"{shorten(alert.title)} — {facts_phrase(alert, kind)}"
+        about = f"{shorten(one_line(alert.title))} — {facts_phrase(alert, kind)}"
     else:
-        about = f"{shorten(alert.title)} — {alert.period}: {facts_phrase(alert, kind)}"
-    return f"[{alert.region_name}] {prefix}{what}: {about}"
+        about = f"{shorten(one_line(alert.title))} — {alert.period}: {facts_phrase(alert, kind)}"
+    return one_line(f"[{alert.region_name}] {prefix}{what}: {about}")
 
 
 @dataclass(frozen=True)
@@ -232,7 +241,7 @@ class DigestContent:
 
 def digest_subject(content: DigestContent) -> str:
     """«[Регион] Сводка за ДД.ММ.ГГГГ: новых N, открытых M, решённых K»."""
-    return (
+    return one_line(
         f"[{content.region_name}] Сводка уведомлений за {format_date(content.day)}: "
         f"новых {content.new}, открытых {content.still_open}, решённых {content.resolved}"
     )

@@ -39,25 +39,47 @@ class SmtpOutcome:
     sent: bool
     code: int | None
     reply: str
-    # A server that answered (4xx) counts towards the attempt limit; an unreachable one does not.
+    # A server that answered this message (4xx) counts towards the attempt limit; an unreachable
+    # or misconfigured one does not.
     answered: bool
+    # The message itself was refused for good (a 5xx to its recipient or data), or cannot be
+    # built at all: sending it again would only repeat the refusal.
+    permanent: bool = False
 
 
 def outcome_of(exc: BaseException) -> SmtpOutcome:
-    """Classify an aiosmtplib error by its SMTP reply code."""
+    """Classify an error raised while a message was being handed over (MAIL, RCPT, DATA).
+
+    Only the replies about this message decide its fate: a 5xx to its recipient or its data
+    fails it, a 4xx defers it. A refused envelope sender, like a lost connection, says
+    nothing about the message — every message would meet it — and is an outage.
+    """
     if isinstance(exc, aiosmtplib.SMTPRecipientsRefused) and exc.recipients:
         first = exc.recipients[0]
-        return SmtpOutcome(False, first.code, first.message, True)
+        return _answered(first.code, first.message)
+    if isinstance(exc, aiosmtplib.SMTPRecipientRefused | aiosmtplib.SMTPDataError):
+        return _answered(exc.code, exc.message)
+    return session_outcome(exc)
+
+
+def session_outcome(exc: BaseException) -> SmtpOutcome:
+    """An error of the SMTP session rather than of a message: connecting, the greeting, EHLO,
+    STARTTLS, AUTH or the envelope sender. Every queued message waits for the server to come
+    back (or be configured right), whatever the reply code; nothing fails for it."""
     if isinstance(exc, aiosmtplib.SMTPResponseException) and not isinstance(
         exc, aiosmtplib.SMTPServerDisconnected
     ):
-        return SmtpOutcome(False, exc.code, exc.message, True)
-    return SmtpOutcome(False, None, f"{type(exc).__name__}: {exc}"[:1000], False)
+        return SmtpOutcome(False, exc.code, exc.message[:1000], answered=False)
+    return SmtpOutcome(False, None, f"{type(exc).__name__}: {exc}"[:1000], answered=False)
+
+
+def _answered(code: int, message: str) -> SmtpOutcome:
+    return SmtpOutcome(False, code, message, answered=True, permanent=500 <= code < 600)
 
 
 def is_permanent(outcome: SmtpOutcome) -> bool:
-    """5xx: the server refused for good; retrying would only repeat the refusal."""
-    return outcome.code is not None and 500 <= outcome.code < 600
+    """The message was refused for good; retrying would only repeat the refusal."""
+    return outcome.permanent
 
 
 class DeliverySender(PeriodicWorker):
@@ -133,19 +155,35 @@ class DeliverySender(PeriodicWorker):
                 .scalars()
                 .all()
             )
-            for delivery in batch:
-                self._settle(delivery, await self._send(delivery))
-                session.add(delivery)
+            for index, delivery in enumerate(batch):
+                outcome = await self._send(delivery)
+                # The server is away or refuses the session: the rest would meet the same.
+                waiting = batch[index:] if not outcome.sent and not outcome.answered else [delivery]
+                for settled in waiting:
+                    self._settle(settled, outcome)
+                    session.add(settled)
+                if len(waiting) > 1:
+                    break
         return len(batch)
 
     async def _send(self, delivery: Delivery) -> SmtpOutcome:
         """One attempt over the open connection, opening one if there is none."""
         try:
+            wire = wire_bytes(self._message(delivery))
+        except (ValueError, TypeError) as exc:
+            # A header the email library refuses (such as a line break in it): no server will
+            # ever take this message, and it must not hold up the others.
+            return SmtpOutcome(
+                False, None, f"the message cannot be built: {exc}"[:1000], True, permanent=True
+            )
+        try:
             if self._client is None:
                 self._client = await self._connect()
-            await self._client.sendmail(
-                self._envelope_sender, [delivery.recipient], wire_bytes(self._message(delivery))
-            )
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+            await self._disconnect()
+            return session_outcome(exc)
+        try:
+            await self._client.sendmail(self._envelope_sender, [delivery.recipient], wire)
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
             # After a refusal the session state is unclear; a fresh one is cheap.
             await self._disconnect()

@@ -1,0 +1,111 @@
+"""The sender against a real mail server: a session the server refuses (bad credentials) holds
+the mail until it is set right, and a message that cannot be built fails alone, never holding up
+the others. A private mail sink (own ports, chaos triggers) plays the server."""
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from uuid import uuid4
+
+import httpx
+import pytest
+from sqlalchemy import select, update
+
+from common.clock import SystemClock
+from common.db import create_engine, session_factory
+from notifications.deliveries.models import Delivery, DeliveryStatus
+from notifications.deliveries.sender import DeliverySender
+from tests.integration.local_infra_helpers import PrivateMailSink
+from tests.integration.notifications_fixtures import Mailbox, pending_delivery, smtp_settings
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def sink(tmp_path) -> AsyncIterator[PrivateMailSink]:
+    sink = PrivateMailSink(tmp_path / "mail")
+    await sink.start()
+    yield sink
+    await sink.stop()
+
+
+@pytest.fixture
+async def sessions(database_factory):
+    engine = create_engine(await database_factory("notifications"), pool_size=2)
+    yield session_factory(engine)
+    await engine.dispose()
+
+
+def sender_for(sessions, sink: PrivateMailSink, **smtp) -> DeliverySender:
+    return DeliverySender(
+        sessions,
+        smtp_settings("127.0.0.1", sink.smtp_port, timeout_seconds=5, **smtp),
+        SystemClock(),
+        batch_size=20,
+        poll_interval=3600,
+        retry_base=0.2,
+        retry_max=1.0,
+        # One answered refusal would fail a delivery: a refused session must not count.
+        max_attempts=1,
+        smtp_idle=0,
+    )
+
+
+async def close(sender: DeliverySender) -> None:
+    """Say goodbye to the mail server: a stopped sender's run() only disconnects."""
+    sender.stop()
+    await sender.run()
+
+
+async def add(sessions, *deliveries: Delivery) -> None:
+    async with sessions() as session, session.begin():
+        session.add_all(deliveries)
+
+
+async def rows(sessions) -> dict[str, Delivery]:
+    async with sessions() as session:
+        found = (await session.exec(select(Delivery))).scalars().all()
+    return {d.recipient: d for d in found}
+
+
+async def test_refused_credentials_hold_every_email_until_the_server_takes_them(sessions, sink):
+    recipients = [f"kcr-{n}-{uuid4().hex[:8]}@lenreg.example.ru" for n in range(2)]
+    await add(sessions, *(pending_delivery(r) for r in recipients))
+    async with httpx.AsyncClient(base_url=sink.api_url) as client:
+        chaos = {"Authentication": {"ErrorCode": 535, "Probability": 100}}
+        (await client.put("/api/v1/chaos", json=chaos)).raise_for_status()
+        sender = sender_for(sessions, sink, username="monitoring", password="wrong")
+
+        await sender.send_due()
+        held = await rows(sessions)
+
+        (await client.put("/api/v1/chaos", json={})).raise_for_status()
+        async with sessions() as session, session.begin():
+            await session.exec(update(Delivery).values(due_at=datetime.now(UTC)))
+        await sender.send_due()
+        await close(sender)
+    sent = await rows(sessions)
+    received = {r: await Mailbox(sink.api_url).messages_to(r) for r in recipients}
+
+    assert {d.status for d in held.values()} == {DeliveryStatus.pending.value}
+    assert {d.last_smtp_code for d in held.values()} == {535}
+    assert {d.status for d in sent.values()} == {DeliveryStatus.sent.value}
+    assert {len(messages) for messages in received.values()} == {1}
+
+
+async def test_a_message_that_cannot_be_built_fails_alone(sessions, sink):
+    broken, fine = (f"{name}-{uuid4().hex[:8]}@lenreg.example.ru" for name in ("broken", "fine"))
+    await add(sessions, pending_delivery(broken, subject="Строка\r\nBcc: everyone@example.ru"))
+    await add(sessions, pending_delivery(fine))
+    sender = sender_for(sessions, sink)
+
+    await sender.send_due()
+    await close(sender)
+    settled = await rows(sessions)
+    mailbox = Mailbox(sink.api_url)
+
+    assert settled[broken].status == DeliveryStatus.failed.value
+    assert "cannot be built" in settled[broken].last_smtp_reply
+    assert settled[fine].status == DeliveryStatus.sent.value
+    assert len(await mailbox.messages_to(fine)) == 1
+    assert await mailbox.messages_to(broken) == []
+    assert await mailbox.messages_to("everyone@example.ru") == []
