@@ -122,9 +122,6 @@ async def test_scope_of_coordinators_and_departments(database_factory):
 
         async with service.client(department_of(home)) as department:
             department_alerts = await department.get("/api/v1/alerts")
-            department_ack = await department.post(
-                f"/api/v1/alerts/{home_alert['id']}/ack", json={}
-            )
             department_subscriptions = await department.get("/api/v1/subscriptions")
 
     assert [a["id"] for a in alerts.json()["items"]] == [home_alert["id"]]
@@ -142,8 +139,38 @@ async def test_scope_of_coordinators_and_departments(database_factory):
     # The world's project lies in sector 3: a coordinator of sector 1 does not see its alert.
     assert hidden.status_code == 404 and sector_list.json()["total"] == 0
     assert [a["id"] for a in department_alerts.json()["items"]] == [home_alert["id"]]
-    assert department_ack.status_code == 403
     assert department_subscriptions.status_code == 403
+
+
+async def test_a_department_acknowledges_its_own_alerts_only(database_factory):
+    """Its emails ask the responsible department to acknowledge; another department of the
+    region may read the alert but not take it up for it."""
+    source_db = await database_factory("projects")
+    settings = service_settings(await database_factory("notifications"))
+    world = World()
+    neighbour = Principal(
+        subject=f"user:{uuid4()}",
+        role=Role.department,
+        region=world.region,
+        department_id=uuid4(),
+    )
+    async with EventSource(source_db) as source, notifications_service(settings) as service:
+        await source.publish(*world.directory_events())
+        await known_to(service, world)
+        await source.publish(TargetMissed(**world.facts("2022", "40", "30")))
+        async with service.client() as admin:
+            alert = await alert_of(admin, world)
+        async with service.client(neighbour) as other:
+            refused = await other.post(f"/api/v1/alerts/{alert['id']}/ack", json={})
+        async with service.client(department_of(world)) as department:
+            acknowledged = await department.post(
+                f"/api/v1/alerts/{alert['id']}/ack", json={"comment": "Внесём значение"}
+            )
+
+    assert refused.status_code == 403
+    assert acknowledged.status_code == 200
+    assert acknowledged.json()["state"] == "acknowledged"
+    assert acknowledged.json()["ack_comment"] == "Внесём значение"
 
 
 @asynccontextmanager
@@ -338,7 +365,6 @@ async def test_a_caller_without_the_role_gets_403_whatever_it_sends(database_fac
             answers = [
                 await client.post("/api/v1/subscriptions", json={"mode": "по почте"}),
                 await client.patch("/api/v1/subscriptions/not-a-uuid", json={"kinds": 5}),
-                await client.post("/api/v1/alerts/not-a-uuid/ack", json={"note": 5}),
             ]
         async with service.client(coordinator_of(world)) as client:
             invalid_for_a_coordinator = await client.post(

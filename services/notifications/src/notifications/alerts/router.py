@@ -71,10 +71,11 @@ async def get_alert(alert_id: UUID, uow: UnitOfWorkDep, principal: PrincipalDep)
     "/{alert_id}/ack",
     summary="Acknowledge an alert",
     responses={
+        403: {"description": "A department acknowledging another department's alert"},
         404: {"description": "Unknown alert, or outside the caller's region"},
         409: {"description": "The alert is not open (already acknowledged or resolved)"},
     },
-    dependencies=[role_required(Role.coordinator)],
+    dependencies=[role_required(Role.coordinator, Role.department)],
 )
 async def acknowledge_alert(
     alert_id: UUID,
@@ -85,7 +86,8 @@ async def acknowledge_alert(
 ) -> AlertPublic:
     """Someone has taken the alert up: reminders stop; the resolution notice will still come.
 
-    Coordinators acknowledge alerts of their region (and sectors); admins any.
+    Coordinators acknowledge alerts of their region (and sectors), departments the alerts they
+    are responsible for, admins any.
     """
     alert = await service.acknowledge(
         uow.session, alert_id, data, principal, request.app.state.clock.now()

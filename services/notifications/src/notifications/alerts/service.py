@@ -12,13 +12,13 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from common.authorization import ensure_visible
+from common.authorization import ensure_visible, may_write_for_department
 from common.clock import SystemClock
 from common.logging import get_logger
 from common.messaging.cloudevents import Envelope
 from common.messaging.consumer import TransientError
-from common.problems import Conflict, NotFound
-from common.security import Principal
+from common.problems import Conflict, Forbidden, NotFound
+from common.security import Principal, Role
 from notifications.alerts.models import (
     FAMILY,
     SEVERITY,
@@ -442,7 +442,9 @@ async def acknowledge(
 ) -> Alert:
     """Stop the reminders of an open alert; its resolution notice still goes out later.
 
-    Only an alert in the principal's region (and sectors) can be acknowledged by it.
+    Only an alert in the principal's region (and sectors) can be acknowledged by it; a
+    department acknowledges only the alerts it is the responsible department of, which its
+    emails ask it to do.
     """
     alert = (
         await session.exec(select(Alert).where(Alert.id == alert_id).with_for_update())
@@ -450,6 +452,10 @@ async def acknowledge(
     if alert is None:
         raise NotFound(f"Alert {alert_id} does not exist")
     ensure_visible(by, alert.region, alert.sector_number, what=f"Alert {alert_id}")
+    if by.role is Role.department and not may_write_for_department(by, alert.department_id):
+        raise Forbidden(
+            f"Alert {alert_id} is acknowledged by its responsible department or a coordinator"
+        )
     if alert.state != AlertState.open.value:
         raise Conflict(
             f"Only an open alert can be acknowledged; this one is {alert.state}",
