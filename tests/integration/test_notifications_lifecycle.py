@@ -11,6 +11,8 @@ from common.events import (
     IndicatorStatusChanged,
     MilestoneOverdue,
     MilestoneReached,
+    MilestoneRemoved,
+    MilestoneScheduled,
     Status,
     TargetMissed,
 )
@@ -93,22 +95,27 @@ async def _state(client, alert_id: str, state: str) -> bool:
     return (await client.get(f"/api/v1/alerts/{alert_id}")).json()["state"] == state
 
 
-async def test_milestone_overdue_and_reached_reach_the_department(database_factory):
-    source_db = await database_factory("projects")
-    settings = service_settings(await database_factory("notifications"))
-    world, mailbox = World(), Mailbox()
-    department = world.department_emails[1]
-    late = {
+def milestone_of(world: World, title: str) -> dict:
+    """A milestone of the world's project due on 30 June 2024, as the projects service tells it."""
+    return {
         "milestone_id": uuid4(),
         "project_id": world.project_id,
         "project_name": "Цифровая школа",
         "region": world.region,
         "sector_number": 3,
         "responsible_department_id": world.department_id,
-        "title": "Подключение 120 школ к ЕСПД",
+        "title": title,
         "due_date": date(2024, 6, 30),
     }
-    on_time = {**late, "milestone_id": uuid4(), "title": "Закупка оборудования"}
+
+
+async def test_milestone_overdue_and_reached_reach_the_department(database_factory):
+    source_db = await database_factory("projects")
+    settings = service_settings(await database_factory("notifications"))
+    world, mailbox = World(), Mailbox()
+    department = world.department_emails[1]
+    late = milestone_of(world, "Подключение 120 школ к ЕСПД")
+    on_time = milestone_of(world, "Закупка оборудования")
 
     async with EventSource(source_db) as source, notifications_service(settings) as service:
         await source.publish(*world.directory_events())
@@ -172,3 +179,47 @@ async def test_the_hourly_cap_moves_the_excess_into_the_digest(database_factory)
     assert "2024: факт 41 %, план 50 %" in digest["Text"]
     assert held["status"] == "pending" and "2024" in held["subject"]
     assert after["status"] == "digested" and after["digest_id"]
+
+
+async def test_a_rescheduled_or_removed_milestone_closes_its_overdue_alert_quietly(
+    database_factory,
+):
+    source_db = await database_factory("projects")
+    settings = service_settings(await database_factory("notifications"))
+    world, mailbox = World(), Mailbox()
+    department = world.department_emails[1]
+    moved = milestone_of(world, "Подключение 120 школ к ЕСПД")
+    dropped = milestone_of(world, "Закупка оборудования")
+
+    async with EventSource(source_db) as source, notifications_service(settings) as service:
+        await source.publish(*world.directory_events())
+        await known_to(service, world)
+        await source.publish(MilestoneOverdue(**moved), MilestoneOverdue(**dropped))
+        await mailbox.wait_for(department, 2)
+        await source.publish(
+            MilestoneScheduled(**{**moved, "due_date": date(2030, 12, 31)}, status="pending"),
+            MilestoneRemoved(
+                milestone_id=dropped["milestone_id"],
+                project_id=world.project_id,
+                region=world.region,
+            ),
+        )
+
+        async def both_closed():
+            async with service.client() as admin:
+                page = await admin.get("/api/v1/alerts", params={"region": world.region})
+            items = page.json()["items"]
+            return all(a["state"] == "resolved" for a in items) and items
+
+        closed = {a["subject_id"]: a for a in await eventually(both_closed, "alerts closed")}
+        # A notice would be a delivery written with the resolution, in its transaction.
+        async with service.client() as admin:
+            kinds = {
+                (await admin.get(f"/api/v1/alerts/{a['id']}")).json()["deliveries"][-1]["kind"]
+                for a in closed.values()
+            }
+
+    assert closed[str(moved["milestone_id"])]["resolved_by"] == "milestone_rescheduled"
+    assert closed[str(dropped["milestone_id"])]["resolved_by"] == "milestone_removed"
+    assert all(a["next_reminder_at"] is None for a in closed.values())
+    assert kinds == {"opened"}

@@ -13,6 +13,7 @@ from notifications.deliveries.email import (
     TrendPoint,
     build_message,
     format_number,
+    headline,
     message_id_for,
     render_alert,
     shorten,
@@ -176,3 +177,16 @@ def test_a_name_typed_with_line_breaks_gives_a_one_line_subject_that_can_be_sent
     )
     assert "Доля учащихся с доступом к интернету — 2023" in subject
     assert received["Subject"] == subject
+
+
+@pytest.mark.parametrize(
+    ("resolved_by", "said"),
+    [
+        ("milestone_rescheduled", "Срок этапа проекта перенесён"),
+        ("milestone_removed", "Этап исключён из проекта"),
+        ("milestone_reached", "Этап проекта выполнен"),
+    ],
+)
+def test_a_closed_milestone_alert_says_what_closed_it(resolved_by, said):
+    alert = milestone_alert(state="resolved", resolved_by=resolved_by)
+    assert headline(alert, NotificationKind.resolved) == said

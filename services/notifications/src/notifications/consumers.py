@@ -12,7 +12,10 @@ from common.events import (
     MeasurementRecorded,
     MilestoneOverdue,
     MilestoneReached,
+    MilestoneRemoved,
+    MilestoneScheduled,
     MilestoneSnapshot,
+    MilestoneStatus,
     PeriodFacts,
     ProjectCreated,
     ProjectStageChanged,
@@ -25,7 +28,7 @@ from common.events import (
 from common.messaging.cloudevents import Envelope
 from common.messaging.consumer import Subscription
 from notifications.alerts import service as alerts
-from notifications.alerts.models import AlertKind, SubjectType
+from notifications.alerts.models import AlertKind, Resolution, SubjectType
 from notifications.directory import service as directory
 from notifications.policy import Policy
 from notifications.subscriptions import service as subscriptions
@@ -186,6 +189,43 @@ class Handlers:
             uow.session, envelope, facts, self.policy, resolved_by=AlertKind.milestone_reached
         )
 
+    async def milestone_scheduled(self, envelope: Envelope, uow: UnitOfWork) -> None:
+        """A milestone pending again (its due date moved past today) is no longer overdue.
+
+        Its overdue alerts close without reminders or notice; if the new date passes too, the
+        projects service reports it overdue again, under the new date.
+        """
+        event: MilestoneScheduled = envelope.data
+        if event.status is not MilestoneStatus.pending:
+            return
+        await self._close_milestone_alerts(
+            envelope,
+            uow,
+            milestone_facts(event, AlertKind.milestone_overdue),
+            Resolution.milestone_rescheduled,
+        )
+
+    async def milestone_removed(self, envelope: Envelope, uow: UnitOfWork) -> None:
+        """A milestone taken out of its project can no longer be late: its alerts close."""
+        event: MilestoneRemoved = envelope.data
+        facts = alerts.AlertFacts(
+            subject_type=SubjectType.milestone,
+            subject_id=event.milestone_id,
+            period="",
+            kind=AlertKind.milestone_overdue,
+            region=event.region,
+            department_id=None,
+            project_id=event.project_id,
+        )
+        await self._close_milestone_alerts(envelope, uow, facts, Resolution.milestone_removed)
+
+    async def _close_milestone_alerts(
+        self, envelope: Envelope, uow: UnitOfWork, facts: alerts.AlertFacts, why: Resolution
+    ) -> None:
+        await alerts.resolve(
+            uow.session, envelope, facts, self.policy, resolved_by=why, announce=False
+        )
+
 
 def subscriptions_for(policy: Policy) -> list[Subscription]:
     """Every event the service consumes, with its handler."""
@@ -198,6 +238,8 @@ def subscriptions_for(policy: Policy) -> list[Subscription]:
         Subscription(ProjectStageChanged, on.project_stage),
         Subscription(MilestoneOverdue, on.milestone_overdue),
         Subscription(MilestoneReached, on.milestone_reached),
+        Subscription(MilestoneScheduled, on.milestone_scheduled),
+        Subscription(MilestoneRemoved, on.milestone_removed),
         Subscription(IndicatorCreated, on.indicator),
         Subscription(IndicatorUpdated, on.indicator),
         Subscription(MeasurementRecorded, on.measurement),

@@ -38,6 +38,15 @@ class AlertKind(StrEnum):
     milestone_reached = "milestone_reached"
 
 
+class Resolution(StrEnum):
+    """Why an alert was closed when no good news closed it."""
+
+    # The milestone's due date moved on: it is no longer overdue (a later date may be missed anew).
+    milestone_rescheduled = "milestone_rescheduled"
+    # The milestone was taken out of its project: there is nothing left to be late.
+    milestone_removed = "milestone_removed"
+
+
 PROBLEM_KINDS = frozenset(
     {
         AlertKind.target_missed,
@@ -140,7 +149,10 @@ class Alert(TableBase, table=True):
     acknowledged_by: str | None = None
     ack_comment: str | None = None
     resolved_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
-    resolved_by: str | None = Field(default=None, description="The good-news kind that resolved it")
+    resolved_by: str | None = Field(
+        default=None,
+        description="The good-news kind that resolved it, or the Resolution that closed it",
+    )
     next_reminder_at: datetime | None = Field(
         default=None, sa_column=Column(DateTime(timezone=True))
     )

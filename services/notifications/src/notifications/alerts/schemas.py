@@ -7,7 +7,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from notifications.alerts.models import AlertKind, AlertState, SubjectType
+from notifications.alerts.models import AlertKind, AlertState, Resolution, SubjectType
 from notifications.deliveries.schemas import DeliveryPublic
 
 
@@ -56,7 +56,7 @@ class AlertPublic(BaseModel):
     acknowledged_by: str | None
     ack_comment: str | None
     resolved_at: datetime | None
-    resolved_by: AlertKind | None
+    resolved_by: AlertKind | Resolution | None
     next_reminder_at: datetime | None
     reminder_count: int
     reopen_count: int

@@ -26,6 +26,7 @@ from notifications.alerts.models import (
     AlertEvent,
     AlertKind,
     AlertState,
+    Resolution,
     SubjectType,
 )
 from notifications.alerts.schemas import AckRequest
@@ -325,7 +326,7 @@ async def raise_problem(
     return alert
 
 
-def _periods_resolved_by(kind: AlertKind | None, period: str):
+def _periods_resolved_by(kind: AlertKind | Resolution | None, period: str):
     """A year's target met settles that year's sub-periods too; other events their own period."""
     if kind == AlertKind.target_met and "-" not in period:
         return or_(Alert.period == period, Alert.period.startswith(f"{period}-"))
@@ -338,12 +339,15 @@ async def resolve(
     facts: AlertFacts,
     policy: Policy,
     *,
-    resolved_by: AlertKind | None,
+    resolved_by: AlertKind | Resolution | None,
     families: frozenset[str] | None = None,
+    announce: bool = True,
 ) -> list[Alert]:
     """Close the open problem alerts a good-news event settles; one held notice per recipient.
 
-    `resolved_by` is the good-news kind (None: a reported value settled an overdue report).
+    `resolved_by` is the good-news kind (None: a reported value settled an overdue report), or
+    the Resolution of a milestone change, which closes its alerts without a notice (`announce`
+    false): the people who moved or removed the milestone know, and the digest lists it.
     With nothing to resolve, a milestone reached is good news of its own; a target met is only
     recorded — mailing every on-plan year would bury the deviations under routine notices.
     """
@@ -370,6 +374,9 @@ async def resolve(
             _apply_facts(alert, facts)
         session.add(alert)
         await _record(session, alert, envelope, Effect.resolved, now)
+        log.info("alert resolved", alert_id=str(alert.id), resolved_by=alert.resolved_by)
+        if not announce:
+            continue
         recipients = await deliveries.recipients_of(session, alert.id)
         # Held for the flap window: a relapse within it withdraws the notice (see raise_problem).
         await deliveries.notify(
@@ -380,7 +387,6 @@ async def resolve(
             policy,
             due_at=now + policy.flap_window,
         )
-        log.info("alert resolved", alert_id=str(alert.id), resolved_by=alert.resolved_by)
     if not open_alerts and resolved_by in (AlertKind.target_met, AlertKind.milestone_reached):
         news = await good_news(
             session,

@@ -11,7 +11,7 @@ from uuid import UUID
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from notifications.alerts.models import Alert, AlertKind, AlertState
+from notifications.alerts.models import Alert, AlertKind, AlertState, Resolution
 from notifications.deliveries.models import NotificationKind
 
 TITLE_LIMIT = 60
@@ -28,8 +28,13 @@ HEADLINES: dict[AlertKind, str] = {
     AlertKind.target_met: "Целевое значение достигнуто",
     AlertKind.milestone_reached: "Этап проекта выполнен",
 }
-# What a resolution says when the alert was closed by something other than good news.
+# What a resolution says when the alert was closed by something other than good news: a
+# reported value (no `resolved_by`), or a change to the milestone.
 RESOLVED_BY_REPORT = "Значение показателя представлено"
+RESOLUTION_HEADLINES: dict[Resolution, str] = {
+    Resolution.milestone_rescheduled: "Срок этапа проекта перенесён",
+    Resolution.milestone_removed: "Этап исключён из проекта",
+}
 STATE_LABELS = {
     AlertState.open: "открыто",
     AlertState.acknowledged: "принято в работу",
@@ -147,6 +152,8 @@ def headline(alert: Alert, notification: NotificationKind) -> str:
     if notification == NotificationKind.resolved:
         if alert.resolved_by is None:
             return RESOLVED_BY_REPORT
+        if alert.resolved_by in RESOLUTION_HEADLINES:
+            return RESOLUTION_HEADLINES[Resolution(alert.resolved_by)]
         return HEADLINES[AlertKind(alert.resolved_by)]
     return HEADLINES[AlertKind(alert.kind)]
 
