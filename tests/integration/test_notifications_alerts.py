@@ -172,3 +172,38 @@ async def test_a_target_met_with_nothing_open_is_recorded_but_not_mailed(databas
     for recipient, messages in inboxes.items():
         assert len(messages) == 1, recipient
         assert "Целевое значение не достигнуто" in messages[0]["Subject"], recipient
+
+
+async def test_good_news_closing_several_alerts_sends_each_recipient_one_notice(database_factory):
+    """A year's target met also closes its quarters' alerts: one notice each, not one per alert."""
+    source_db = await database_factory("projects")
+    settings = service_settings(await database_factory("notifications"))
+    world = World()
+    recipients = sorted([*world.department_emails, world.coordinator_email])
+
+    async with EventSource(source_db) as source, notifications_service(settings) as service:
+        await source.publish(*world.directory_events())
+        await known_to(service, world)
+        await source.publish(
+            *(
+                IndicatorStatusChanged(
+                    **world.facts(quarter, "25", "10"), from_status=None, to_status=Status.behind
+                )
+                for quarter in ("2023-Q2", "2023-Q3")
+            )
+        )
+        await source.publish(TargetMet(**world.facts("2023", "50", "52")))
+        async with service.client() as client:
+
+            async def both_resolved():
+                found = (await client.get("/api/v1/alerts", params={"region": world.region})).json()
+                return found["total"] == 2 and all(a["state"] == "resolved" for a in found["items"])
+
+            await eventually(both_resolved, "both quarters' alerts to resolve")
+            # Notices are decided in the resolving transaction: their rows are all there now.
+            notices = (
+                await client.get("/api/v1/deliveries", params={"kind": "resolved", "limit": 200})
+            ).json()["items"]
+
+    told = sorted(d["recipient"] for d in notices if d["region"] == world.region)
+    assert told == recipients

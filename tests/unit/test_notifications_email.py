@@ -190,3 +190,17 @@ def test_a_name_typed_with_line_breaks_gives_a_one_line_subject_that_can_be_sent
 def test_a_closed_milestone_alert_says_what_closed_it(resolved_by, said):
     alert = milestone_alert(state="resolved", resolved_by=resolved_by)
     assert headline(alert, NotificationKind.resolved) == said
+
+
+def test_a_forecast_closed_by_good_news_shows_the_fact_not_the_old_projection():
+    alert = sample_alert(
+        kind="forecast_miss",
+        family="forecast",
+        projected=Decimal("44"),
+        actual=Decimal("52"),
+        state="resolved",
+        resolved_by="back_on_track",
+    )
+    subject = render_alert(alert, NotificationKind.resolved, trend=[], links=LINKS).subject
+    assert subject.endswith("— 2023: факт 52 %, план 50 %")
+    assert "прогноз" not in subject

@@ -364,6 +364,10 @@ async def resolve(
         and alert.family != "news"
         and (families is None or alert.family in families)
     ]
+    # The alert of the event's own period first: it carries the event's figures, so it is the
+    # one the recipients hear about when several of theirs close at once.
+    open_alerts.sort(key=lambda alert: (alert.period != facts.period, alert.period))
+    told: set[str] = set()
     for alert in open_alerts:
         alert.state = AlertState.resolved.value
         alert.resolved_at = now
@@ -377,7 +381,16 @@ async def resolve(
         log.info("alert resolved", alert_id=str(alert.id), resolved_by=alert.resolved_by)
         if not announce:
             continue
-        recipients = await deliveries.recipients_of(session, alert.id)
+        # One notice per recipient for one piece of good news, however many of their alerts
+        # it closes (a year's target met closes its quarters' and months' too).
+        recipients = [
+            r
+            for r in await deliveries.recipients_of(session, alert.id)
+            if r.address.lower() not in told
+        ]
+        told.update(r.address.lower() for r in recipients)
+        if not recipients:
+            continue
         # Held for the flap window: a relapse within it withdraws the notice (see raise_problem).
         await deliveries.notify(
             session,

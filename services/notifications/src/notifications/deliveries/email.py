@@ -147,6 +147,14 @@ def facts_phrase(alert: Alert, kind: AlertKind) -> str:
     )
 
 
+def figures_kind(alert: Alert, notification: NotificationKind) -> AlertKind:
+    """Whose figures an email shows: the good news that resolved the alert (a forecast closed by
+    the indicator back on track shows its fact, not the old projection), else the alert's."""
+    if notification == NotificationKind.resolved and alert.resolved_by in AlertKind.__members__:
+        return AlertKind(alert.resolved_by)
+    return AlertKind(alert.kind)
+
+
 def headline(alert: Alert, notification: NotificationKind) -> str:
     """What happened, in a few words."""
     if notification == NotificationKind.resolved:
@@ -160,7 +168,7 @@ def headline(alert: Alert, notification: NotificationKind) -> str:
 
 def alert_subject(alert: Alert, notification: NotificationKind) -> str:
     """«[Регион] Что случилось: Показатель… — период: факт X, план Y»."""
-    kind = AlertKind(alert.kind)
+    kind = figures_kind(alert, notification)
     prefix = "Напоминание: " if notification == NotificationKind.reminder else ""
     what = headline(alert, notification)
     if alert.subject_type == "milestone":
