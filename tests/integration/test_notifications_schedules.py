@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from common.clock import ManualClock
-from common.events import TargetMissed
+from common.events import TargetMet, TargetMissed
 from tests.integration.notifications_fixtures import (
     EventSource,
     Mailbox,
@@ -65,6 +65,12 @@ async def test_reminders_until_acknowledged_and_a_daily_digest(database_factory)
             # The next day's digest proves the schedulers ran past the acknowledged reminder time.
             await mailbox.wait_for(world.coordinator_email, 3)
             detail = (await client.get(f"/api/v1/alerts/{alert['id']}")).json()
+            quiet_after_ack = len(await mailbox.messages_to(department))
+
+            # Acknowledged, not forgotten: the value back on target still brings its notice.
+            await source.publish(TargetMet(**world.facts("2023", "50", "52")))
+            emails = await mailbox.wait_for(department, 3)
+            resolved = (await client.get(f"/api/v1/alerts/{alert['id']}")).json()
 
     assert preview["recipient"] == world.coordinator_email
     assert (preview["new"], preview["still_open"], preview["resolved"]) == (1, 0, 0)
@@ -90,4 +96,7 @@ async def test_reminders_until_acknowledged_and_a_daily_digest(database_factory)
     assert again.status_code == 409
     assert again.headers["content-type"] == "application/problem+json"
     assert detail["reminder_count"] == 1 and detail["next_reminder_at"] is None
-    assert len(await mailbox.messages_to(department)) == 2
+    assert quiet_after_ack == 2
+    assert resolved["state"] == "resolved" and resolved["resolved_by"] == "target_met"
+    assert emails[2]["Subject"].startswith("[Ленинградская область] Целевое значение достигнуто")
+    assert header(emails[2], "References") == header(opening, "Message-Id")
