@@ -343,7 +343,11 @@ class World:
 
 async def known_to(service: RunningService, world: World) -> None:
     """Wait until the service has the world's department, coordinator, project and indicator."""
-    dsn = service.app.state.settings.asyncpg_dsn
+    await known_in(service.app.state.settings.asyncpg_dsn, world)
+
+
+async def known_in(dsn: str, world: World) -> None:
+    """Wait until the notifications database `dsn` has the world's directory read models."""
 
     async def loaded() -> bool:
         conn = await asyncpg.connect(dsn)

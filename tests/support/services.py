@@ -1,7 +1,13 @@
-"""Running a service in-process under uvicorn, against real infrastructure, restartably."""
+"""Running a service under uvicorn against real infrastructure, restartably: in-process, or as
+a process of its own that a test may kill."""
 
 import asyncio
+import os
+import signal
 import socket
+import subprocess
+import sys
+import time
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -71,7 +77,56 @@ class RunningService:
 
     def client(self, principal: Principal | None = ADMIN, **kwargs: Any) -> httpx.AsyncClient:
         """An HTTP client bound to this service, acting as `principal` (None: no token)."""
-        headers = dict(kwargs.pop("headers", None) or {})
-        if principal is not None:
-            headers = {**auth_headers(principal, expires_in=CLIENT_TOKEN_LIFETIME), **headers}
-        return httpx.AsyncClient(base_url=self.url, timeout=30, headers=headers, **kwargs)
+        return api_client(self.url, principal, **kwargs)
+
+
+def api_client(url: str, principal: Principal | None = ADMIN, **kwargs: Any) -> httpx.AsyncClient:
+    """An HTTP client of the service at `url`, acting as `principal` (None: no token)."""
+    headers = dict(kwargs.pop("headers", None) or {})
+    if principal is not None:
+        headers = {**auth_headers(principal, expires_in=CLIENT_TOKEN_LIFETIME), **headers}
+    return httpx.AsyncClient(base_url=url, timeout=30, headers=headers, **kwargs)
+
+
+class ServiceProcess:
+    """A service as production runs it, a uvicorn process of its own: `kill()` ends it the way
+    a crash does, with no shutdown; `start()` again brings it back on the same port."""
+
+    def __init__(self, app: str, env: dict[str, str]) -> None:
+        self._app = app
+        self._env = env
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._process: subprocess.Popen[bytes] | None = None
+
+    async def start(self, timeout: float = 120.0) -> "ServiceProcess":
+        """Start the process and wait until its readiness probe answers 200."""
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", self._app, "--host", "127.0.0.1"]
+            + ["--port", str(self.port), "--log-level", "warning"],
+            env={**os.environ, **self._env},
+        )
+        deadline = time.monotonic() + timeout
+        async with httpx.AsyncClient(base_url=self.url, timeout=5) as client:
+            while time.monotonic() < deadline:
+                if self._process.poll() is not None:
+                    raise RuntimeError(f"{self._app} exited with {self._process.returncode}")
+                try:
+                    if (await client.get("/health/ready")).status_code == 200:
+                        return self
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.2)
+        self.kill()
+        raise TimeoutError(f"{self._app} on {self.url} did not become ready")
+
+    def kill(self) -> None:
+        """SIGKILL: whatever was in flight stays as it was, as after a crash or power loss."""
+        if self._process is not None and self._process.poll() is None:
+            self._process.send_signal(signal.SIGKILL)
+            self._process.wait(30)
+        self._process = None
+
+    def client(self, principal: Principal | None = ADMIN, **kwargs: Any) -> httpx.AsyncClient:
+        """An HTTP client bound to this service, acting as `principal` (None: no token)."""
+        return api_client(self.url, principal, **kwargs)
