@@ -5,6 +5,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
+from tests.integration.local_infra_helpers import PrivateMailSink
 from tests.support.auth import TEST_ENVIRONMENT
 from tests.support.infra import create_database, drop_database
 
@@ -28,3 +29,11 @@ async def database_factory() -> AsyncIterator[DatabaseFactory]:
     yield create
     for name in created:
         await drop_database(name)
+
+
+@pytest.fixture
+async def sink(tmp_path) -> AsyncIterator[PrivateMailSink]:
+    """A mail sink of the test's own (free ports, chaos triggers), not started yet."""
+    private = PrivateMailSink(tmp_path / "mail")
+    yield private
+    await private.stop()

@@ -6,14 +6,12 @@ is down. Restarted, with the server back, it sends each email exactly once, and 
 had already applied is not applied again.
 """
 
-from collections.abc import AsyncIterator
 from uuid import uuid4
 
 import asyncpg
 import pytest
 
 from common.events import TargetMissed
-from tests.integration.local_infra_helpers import PrivateMailSink
 from tests.integration.notifications_fixtures import (
     TEST_SENDER,
     EventSource,
@@ -28,13 +26,6 @@ from tests.support.infra import KAFKA_BOOTSTRAP_SERVERS
 from tests.support.services import ServiceProcess
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def sink(tmp_path) -> AsyncIterator[PrivateMailSink]:
-    sink = PrivateMailSink(tmp_path / "mail")
-    yield sink
-    await sink.stop()
 
 
 async def deliveries(dsn: str) -> list[asyncpg.Record]:
@@ -89,7 +80,7 @@ async def test_a_killed_service_sends_each_pending_email_once_when_it_returns(
                 return len(found) == len(recipients) and len(waiting) == len(found)
 
             await eventually(tried_and_pending, "the deliveries to wait for the mail server")
-            service.kill()
+            await service.kill()
 
             await sink.start()
             await service.start()
@@ -103,7 +94,7 @@ async def test_a_killed_service_sends_each_pending_email_once_when_it_returns(
             # A second copy would have been sent before its row was marked.
             again = {r: await mailbox.messages_to(r) for r in recipients}
         finally:
-            service.kill()
+            await service.kill()
 
     assert sorted(d["recipient"] for d in sent) == recipients
     assert {len(messages) for messages in received.values()} == {1}

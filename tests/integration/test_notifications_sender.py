@@ -2,7 +2,6 @@
 the mail until it is set right, and a message that cannot be built fails alone, never holding up
 the others. A private mail sink (own ports, chaos triggers) plays the server."""
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from uuid import uuid4
 
@@ -18,14 +17,6 @@ from tests.integration.local_infra_helpers import PrivateMailSink
 from tests.integration.notifications_fixtures import Mailbox, pending_delivery, smtp_settings
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def sink(tmp_path) -> AsyncIterator[PrivateMailSink]:
-    sink = PrivateMailSink(tmp_path / "mail")
-    await sink.start()
-    yield sink
-    await sink.stop()
 
 
 @pytest.fixture
@@ -68,6 +59,7 @@ async def rows(sessions) -> dict[str, Delivery]:
 
 
 async def test_refused_credentials_hold_every_email_until_the_server_takes_them(sessions, sink):
+    await sink.start()
     recipients = [f"kcr-{n}-{uuid4().hex[:8]}@lenreg.example.ru" for n in range(2)]
     await add(sessions, *(pending_delivery(r) for r in recipients))
     async with httpx.AsyncClient(base_url=sink.api_url) as client:
@@ -93,6 +85,7 @@ async def test_refused_credentials_hold_every_email_until_the_server_takes_them(
 
 
 async def test_a_message_that_cannot_be_built_fails_alone(sessions, sink):
+    await sink.start()
     broken, fine = (f"{name}-{uuid4().hex[:8]}@lenreg.example.ru" for name in ("broken", "fine"))
     await add(sessions, pending_delivery(broken, subject="Строка\r\nBcc: everyone@example.ru"))
     await add(sessions, pending_delivery(fine))

@@ -2,8 +2,6 @@
 refusals fail visibly. A private mail sink of the local stack (own ports, chaos triggers) plays
 the mail server, so the shared sink's behaviour is never changed."""
 
-from collections.abc import AsyncIterator
-
 import httpx
 import pytest
 
@@ -21,13 +19,6 @@ from tests.integration.notifications_fixtures import (
 )
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def sink(tmp_path) -> AsyncIterator[PrivateMailSink]:
-    sink = PrivateMailSink(tmp_path / "mail")
-    yield sink
-    await sink.stop()
 
 
 async def set_chaos(sink: PrivateMailSink, triggers: dict) -> None:

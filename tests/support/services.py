@@ -5,7 +5,6 @@ import asyncio
 import os
 import signal
 import socket
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -97,19 +96,20 @@ class ServiceProcess:
         self._env = env
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self._process: subprocess.Popen[bytes] | None = None
+        self._process: asyncio.subprocess.Process | None = None
 
     async def start(self, timeout: float = 120.0) -> "ServiceProcess":
         """Start the process and wait until its readiness probe answers 200."""
-        self._process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", self._app, "--host", "127.0.0.1"]
-            + ["--port", str(self.port), "--log-level", "warning"],
+        self._process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            *("-m", "uvicorn", self._app, "--host", "127.0.0.1", "--port", str(self.port)),
+            *("--log-level", "warning"),
             env={**os.environ, **self._env},
         )
         deadline = time.monotonic() + timeout
         async with httpx.AsyncClient(base_url=self.url, timeout=5) as client:
             while time.monotonic() < deadline:
-                if self._process.poll() is not None:
+                if self._process.returncode is not None:
                     raise RuntimeError(f"{self._app} exited with {self._process.returncode}")
                 try:
                     if (await client.get("/health/ready")).status_code == 200:
@@ -117,14 +117,14 @@ class ServiceProcess:
                 except httpx.TransportError:
                     pass
                 await asyncio.sleep(0.2)
-        self.kill()
+        await self.kill()
         raise TimeoutError(f"{self._app} on {self.url} did not become ready")
 
-    def kill(self) -> None:
+    async def kill(self) -> None:
         """SIGKILL: whatever was in flight stays as it was, as after a crash or power loss."""
-        if self._process is not None and self._process.poll() is None:
+        if self._process is not None and self._process.returncode is None:
             self._process.send_signal(signal.SIGKILL)
-            self._process.wait(30)
+            await asyncio.wait_for(self._process.wait(), 30)
         self._process = None
 
     def client(self, principal: Principal | None = ADMIN, **kwargs: Any) -> httpx.AsyncClient:
