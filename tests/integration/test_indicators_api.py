@@ -155,6 +155,65 @@ async def test_bad_indicator_definitions_are_refused(database_factory):
         assert (await client.get(f"/api/v1/indicators/{uuid4()}")).status_code == 404
 
 
+async def test_values_the_database_cannot_hold_are_refused_naming_the_field(database_factory):
+    url = await database_factory("indicators")
+    async with (
+        started(indicators_service(url, clock_at(2023, 7, 10))) as svc,
+        svc.client() as client,
+    ):
+        created = await client.post(
+            "/api/v1/indicators",
+            json=indicator_body(unit="балл", frequency="annual", targets={"2023": "0.000001"}),
+        )
+        post = f"/api/v1/indicators/{created.json()['id']}/measurements"
+        refused = {}
+        for value in ("1e30", "1e19", "0.1234567"):
+            raw = f'{{"period": "2023", "value": {value}, "reported_by": "КЦР"}}'
+            refused[value] = await client.post(
+                post, content=raw, headers={"content-type": "application/json"}
+            )
+        for field in ("comment", "source", "reported_by"):
+            refused[field] = await client.post(
+                post, json=measurement("2023", 1, **{field: "по данным\x00 мониторинга"})
+            )
+        # Both fit the columns; the gap in % of the tiny target has 26 digits before the point.
+        largest = await client.post(post, json=measurement("2023", "999999999999999999.999999"))
+        definitions = {
+            "targets.2023": indicator_body(targets={"2023": "1e19"}),
+            "baseline.value": indicator_body(baseline={"value": "1e30", "year": 2021}),
+            "tolerance_percent": indicator_body(tolerance_percent="5.12345"),
+            "name": indicator_body(name="Доля\x00"),
+        }
+        defined = {
+            field: await client.post("/api/v1/indicators", json=body)
+            for field, body in definitions.items()
+        }
+        patched = await client.patch(
+            f"/api/v1/indicators/{created.json()['id']}", json={"targets": {"2023": "1e30"}}
+        )
+
+    messages = {key: response.json()["errors"] for key, response in refused.items()}
+    assert {key: response.status_code for key, response in refused.items()} == dict.fromkeys(
+        messages, 422
+    )
+    assert messages == {
+        "1e30": [{"field": "value", "message": "at most 18 digits before the decimal point"}],
+        "1e19": [{"field": "value", "message": "at most 18 digits before the decimal point"}],
+        "0.1234567": [{"field": "value", "message": "at most 6 digits after the decimal point"}],
+        **{
+            field: [{"field": field, "message": "must not contain NUL characters"}]
+            for field in ("comment", "source", "reported_by")
+        },
+    }
+    assert largest.status_code == 201, largest.text
+    assert largest.json()["evaluation"]["gap_percent"] == "99999999999999999999999800"
+    for field, response in defined.items():
+        assert response.status_code == 422 and fields_of(response) == {field}, response.text
+    assert patched.status_code == 422 and fields_of(patched) == {"targets.2023"}
+    assert await fetchval(url, "SELECT count(*) FROM measurements") == 1
+    assert await fetchval(url, "SELECT count(*) FROM indicators") == 1
+
+
 async def test_idempotency_key_replays_the_first_answer_and_refuses_another_body(database_factory):
     url = await database_factory("indicators")
     async with (

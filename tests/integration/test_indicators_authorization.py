@@ -124,6 +124,18 @@ async def test_a_bulk_import_refuses_every_foreign_row_and_writes_nothing(indica
             ),
             headers=CSV,
         )
+        # The 403 also lists what else is wrong, so one answer says everything to fix.
+        mixed_and_bad = await client.post(
+            "/api/v1/measurements:import",
+            content=csv_body(
+                f"{own};2023-Q1;101;;;",
+                f"{foreign};2023-Q1;45;;;",
+                f"{own};2023-Q2;1e30;;;",
+                f"{foreign};2023-Q3;45;;;",
+                f"{own};2023-13;x;;;",
+            ),
+            headers=CSV,
+        )
         json_rows = await client.post(
             "/api/v1/measurements:import",
             json=[{"indicator_id": foreign, "period": "2023-Q1", "value": 1}],
@@ -135,6 +147,24 @@ async def test_a_bulk_import_refuses_every_foreign_row_and_writes_nothing(indica
         )
     assert mixed.status_code == 403, mixed.text
     assert [(e["row"], e["field"]) for e in mixed.json()["errors"]] == [(2, "indicator_id")]
+    assert (mixed.json()["other_errors"], mixed.json()["other_error_count"]) == ([], 0)
+    assert mixed_and_bad.status_code == 403, mixed_and_bad.text
+    refused = mixed_and_bad.json()
+    assert [(e["row"], e["field"]) for e in refused["errors"]] == [
+        (2, "indicator_id"),
+        (4, "indicator_id"),
+    ]
+    assert [(e["row"], e["field"], e["message"]) for e in refused["other_errors"]] == [
+        (1, "value", "a share in % must lie between 0 and 100 (every target of it does)"),
+        (3, "value", "at most 18 digits before the decimal point"),
+        (5, "period", "'2023-13' is not a period: expected 2023, 2023-Q2 or 2023-05"),
+        (5, "value", "'x' is not a number"),
+    ]
+    assert (refused["error_count"], refused["other_error_count"]) == (2, 4)
+    assert refused["detail"] == (
+        "2 of 5 rows are for indicators of another department; 4 errors in 3 other rows; "
+        "nothing was imported"
+    )
     assert json_rows.status_code == 403
     assert clean.status_code == 201, clean.text
     assert clean.json()["imported"] == 2
@@ -257,7 +287,13 @@ async def test_mass_assignment_is_refused_naming_the_field(indicators):
 
 async def test_oversized_bodies_and_imports_answer_413(database_factory):
     url = await database_factory("indicators")
-    service = indicators_service(url, clock_at(2023, 7, 10), max_body_bytes=2048, import_max_rows=2)
+    service = indicators_service(
+        url,
+        clock_at(2023, 7, 10),
+        max_body_bytes=2048,
+        import_max_body_bytes=2048,
+        import_max_rows=2,
+    )
     async with started(service) as svc, svc.client() as admin:
         own = await indicator(admin, url, REGION, uuid4())
         body = await admin.post(

@@ -77,6 +77,110 @@ async def test_a_bad_row_refuses_the_whole_import_with_every_error(database_fact
     assert written == 0
 
 
+async def test_rows_the_database_cannot_hold_are_refused_with_their_row(database_factory):
+    url = await database_factory("indicators")
+    async with (
+        started(indicators_service(url, clock_at(2023, 7, 10))) as svc,
+        svc.client() as client,
+    ):
+        count = (
+            await client.post(
+                "/api/v1/indicators", json=indicator_body(unit="шт", frequency="annual")
+            )
+        ).json()["id"]
+        row = {"indicator_id": count, "period": "2023", "value": 45, "reported_by": "КЦР"}
+        rows = [
+            row,
+            {**row, "value": "1e30"},
+            {**row, "value": "1e19"},
+            {**row, "value": "0,1234567"},
+            {**row, "comment": "по данным\x00 мониторинга"},
+            {**row, "source": "\x00"},
+            {**row, "reported_by": "КЦР\x00"},
+        ]
+        as_json = await client.post(
+            "/api/v1/measurements:import",
+            # Exact JSON numbers too: 1e30 is parsed as a Decimal, not a float.
+            content=json.dumps(rows).replace('"1e30"', "1e30").encode(),
+            headers={"content-type": "application/json"},
+        )
+        as_csv = await client.post(
+            "/api/v1/measurements:import",
+            content=(
+                HEADER + f"{count};2023;1e30;;КЦР;;\n" + f"{count};2023;45;;КЦР;а\x00б;\n"
+            ).encode(),
+            headers={"content-type": "text/csv"},
+        )
+
+    assert as_json.status_code == 422, as_json.text
+    assert [(e["row"], e["field"], e["message"]) for e in as_json.json()["errors"]] == [
+        (2, "value", "at most 18 digits before the decimal point"),
+        (3, "value", "at most 18 digits before the decimal point"),
+        (4, "value", "at most 6 digits after the decimal point"),
+        (5, "comment", "must not contain NUL characters"),
+        (6, "source", "must not contain NUL characters"),
+        (7, "reported_by", "must not contain NUL characters"),
+    ]
+    assert as_csv.status_code == 422, as_csv.text
+    assert [(e["row"], e["field"]) for e in as_csv.json()["errors"]] == [
+        (1, "value"),
+        (2, "comment"),
+    ]
+    assert await fetchval(url, "SELECT count(*) FROM measurements") == 0
+
+
+async def test_an_import_body_may_be_larger_than_other_requests(database_factory):
+    url = await database_factory("indicators")
+    service = indicators_service(
+        url, clock_at(2023, 7, 10), max_body_bytes=2048, import_max_body_bytes=64 * 1024
+    )
+    async with started(service) as svc, svc.client() as client:
+        share = (await client.post("/api/v1/indicators", json=indicator_body())).json()["id"]
+        row = {
+            "indicator_id": share,
+            "period": "2023-Q2",
+            "value": 50,
+            "reported_by": "Комитет цифрового развития Ленинградской области",
+            "comment": "по данным ведомственного мониторинга",
+        }
+        body = json.dumps([row] * 40).encode()
+        assert 2048 < len(body) < 64 * 1024
+        imported = await client.post(
+            "/api/v1/measurements:import",
+            content=body,
+            headers={"content-type": "application/json"},
+        )
+
+        async def streamed():
+            # Without a Content-Length: the limit holds while the body is read, too.
+            for start in range(0, len(body), 1024):
+                yield body[start : start + 1024]
+
+        imported_in_chunks = await client.post(
+            "/api/v1/measurements:import",
+            content=streamed(),
+            headers={"content-type": "application/json"},
+        )
+        elsewhere = await client.post(
+            f"/api/v1/indicators/{share}/measurements",
+            content=body,
+            headers={"content-type": "application/json"},
+        )
+        beyond = await client.post(
+            "/api/v1/measurements:import",
+            content=json.dumps([row] * 600).encode(),
+            headers={"content-type": "application/json"},
+        )
+
+    assert imported.status_code == 201, imported.text
+    assert imported_in_chunks.status_code == 201, imported_in_chunks.text
+    assert elsewhere.status_code == 413
+    assert elsewhere.json()["detail"] == "The request body is limited to 2048 bytes."
+    assert beyond.status_code == 413
+    assert beyond.json()["detail"] == f"The request body is limited to {64 * 1024} bytes."
+    assert await fetchval(url, "SELECT count(*) FROM measurements") == 80
+
+
 async def test_csv_with_decimal_commas_and_json_are_written_whole(database_factory):
     url = await database_factory("indicators")
     async with (

@@ -141,6 +141,22 @@ def test_a_zero_expectation_has_no_gap_percent_and_no_tolerance():
     assert judge(DOWN, D(0), D(0), D(5)).status is Status.on_track
 
 
+def test_gaps_of_the_largest_values_are_exact_beyond_28_digits():
+    # Both values fit NUMERIC(24, 6); the gap has 19 digits before the point, and in % of a
+    # tiny expectation 26, which the default decimal context could not round.
+    largest = D("999999999999999999.999999")
+    apart = judge(UP, -largest, largest, D(5))
+    assert apart.gap == D("1999999999999999999.999998")
+    tiny = judge(DOWN, D("0.000001"), largest, D(5))
+    assert tiny.gap_percent == D("-99999999999999999999999800")
+    trend = forecast(
+        plan(targets={2023: D("0.000001")}),
+        2023,
+        [(P("2023-Q1"), -largest), (P("2023-Q2"), largest)],
+    )
+    assert trend is not None and trend.projected == 5 * largest
+
+
 def test_tolerance_is_configurable_per_indicator():
     assert judge(UP, D(100), D(85), D(20)).status is Status.at_risk
     assert judge(UP, D(100), D("99.9"), D(0)).status is Status.behind

@@ -12,6 +12,7 @@ from indicators.measurements.rows import (
     IndicatorRules,
     check_value,
     is_percent_index,
+    number_problem,
     parse_decimal,
     parse_row,
     read_csv,
@@ -137,6 +138,10 @@ def test_a_bad_row_names_every_bad_field():
         (COUNT, "2023", "-1", ["value"]),
         (COUNT, "2023", "1000", []),
         (IndicatorRules("балл", Frequency.annual, frozenset({2023})), "2023", "-1", []),
+        (COUNT, "2023", "1e30", ["value"]),  # beyond the column, and beyond rounding
+        (COUNT, "2023", "1e19", ["value"]),
+        (SHARE, "2023-Q2", "0.1234567", ["value"]),
+        (COUNT, "2024", "1e30", ["period", "value"]),  # every bad field at once
     ],
 )
 def test_values_are_checked_against_the_indicator(rules, period, value, fields):
@@ -156,3 +161,51 @@ def test_values_are_checked_against_the_indicator(rules, period, value, fields):
 )
 def test_a_percent_indicator_with_a_target_above_100_is_an_index(unit, targets, index):
     assert is_percent_index(unit, [Decimal(t) for t in targets]) is index
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("999999999999999999.999999", None),  # the largest NUMERIC(24, 6) holds
+        ("-999999999999999999.999999", None),
+        ("1.500000000", None),  # trailing zeros are no digits of the value
+        ("1E+2", None),
+        ("0", None),
+        ("1000000000000000000", "at most 18 digits before the decimal point"),
+        ("-1e19", "at most 18 digits before the decimal point"),
+        ("1e30", "at most 18 digits before the decimal point"),
+        ("1E+999999", "at most 18 digits before the decimal point"),
+        ("0.1234567", "at most 6 digits after the decimal point"),
+        ("1E-7", "at most 6 digits after the decimal point"),
+        ("NaN", "must be a finite number"),
+        ("-Infinity", "must be a finite number"),
+    ],
+)
+def test_a_value_must_fit_its_column_exactly(value, problem):
+    assert number_problem(Decimal(value)) == problem
+
+
+def test_a_column_of_other_digits_has_its_own_limits():
+    assert number_problem(Decimal("5.1234"), 9, 4) is None
+    assert number_problem(Decimal("5.12345"), 9, 4) == "at most 4 digits after the decimal point"
+    assert number_problem(Decimal("100000"), 9, 4) == "at most 5 digits before the decimal point"
+
+
+@pytest.mark.parametrize("field", ["reported_by", "comment", "source"])
+def test_a_text_with_a_nul_character_is_refused_naming_its_field(field):
+    raw = {"indicator_id": str(uuid4()), "period": "2023", "value": 1, "reported_by": "КЦР"}
+    row, errors = parse_row(4, {**raw, field: "по данным\x00 мониторинга"}, TODAY)
+    assert row is None
+    assert [(e.row, e.field, e.message) for e in errors] == [
+        (4, field, "must not contain NUL characters")
+    ]
+
+
+def test_a_nul_character_in_a_csv_reaches_the_row_check():
+    [raw] = read_csv(
+        "indicator_id;period;value;reported_by;comment\n1;2023;5;КЦР;a\x00b\n".encode()
+    )
+    _, errors = parse_row(1, {**raw, "indicator_id": str(uuid4())}, TODAY)
+    assert [(e.field, e.message) for e in errors] == [
+        ("comment", "must not contain NUL characters")
+    ]

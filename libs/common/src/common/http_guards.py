@@ -1,6 +1,7 @@
 """HTTP hygiene every service gets: bounded request bodies and defensive response headers."""
 
 import json
+from collections.abc import Mapping
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -32,19 +33,27 @@ class BodyTooLarge(HTTPException):
 
 
 class HttpGuardsMiddleware:
-    """Refuses bodies over `max_body_bytes` with 413 and adds security headers to every response."""
+    """Refuses bodies over their limit with 413 and adds security headers to every response.
 
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+    A body may have `max_body_bytes`, or on a path of `path_limits` that path's own limit
+    (a bulk import carries more than any other request).
+    """
+
+    def __init__(
+        self, app: ASGIApp, *, max_body_bytes: int, path_limits: Mapping[str, int] | None = None
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.path_limits = dict(path_limits or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.path_limits.get(scope["path"], self.max_body_bytes)
         declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
-            await self._refuse(send)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await self._refuse(send, limit)
             return
         received = 0
 
@@ -53,8 +62,8 @@ class HttpGuardsMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_body_bytes:
-                    raise BodyTooLarge(self.max_body_bytes)
+                if received > limit:
+                    raise BodyTooLarge(limit)
             return message
 
         started = False
@@ -82,13 +91,13 @@ class HttpGuardsMiddleware:
             )
             await response(scope, receive, guarded_send)
 
-    async def _refuse(self, send: Send) -> None:
+    async def _refuse(self, send: Send, limit: int) -> None:
         body = json.dumps(
             {
                 "type": "about:blank",
                 "title": "Content Too Large",
                 "status": 413,
-                "detail": f"The request body is limited to {self.max_body_bytes} bytes.",
+                "detail": f"The request body is limited to {limit} bytes.",
             }
         ).encode()
         await send(

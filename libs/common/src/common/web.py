@@ -3,7 +3,7 @@
 import asyncio
 import gc
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from functools import cache
 from typing import Annotated, Any, Protocol
@@ -39,6 +39,9 @@ from common.security import Principal, PrincipalDep
 from common.settings import ServiceSettings
 
 log = structlog.get_logger(__name__)
+
+# Where every service mounts its routers (all but health and metrics).
+API_PREFIX = "/api/v1"
 
 
 class Worker(Protocol):
@@ -111,8 +114,13 @@ def create_app(
     subscriptions: Sequence[Subscription] = (),
     workers: Sequence[WorkerFactory] = (),
     clock: Clock | None = None,
+    body_limits: Mapping[str, int] | None = None,
 ) -> FastAPI:
-    """A service app whose lifespan owns the engine, outbox relay, consumer and other workers."""
+    """A service app whose lifespan owns the engine, outbox relay, consumer and other workers.
+
+    `body_limits` gives paths (API_PREFIX included) their own request body limit instead of
+    the settings' `max_body_bytes`.
+    """
     configure_logging(settings.service_name, settings.log_level, settings.log_json)
 
     @asynccontextmanager
@@ -185,12 +193,14 @@ def create_app(
         buckets=app.state.anonymous_rate,
         trust_forwarded_for=settings.trust_forwarded_for,
     )
-    app.add_middleware(HttpGuardsMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        HttpGuardsMiddleware, max_body_bytes=settings.max_body_bytes, path_limits=body_limits
+    )
     app.add_middleware(RequestContextMiddleware)
     install_problem_handlers(app)
     app.include_router(operations_router())
     for router in [*routers, audit_router()]:
-        app.include_router(router, prefix="/api/v1", dependencies=caller_limits(router))
+        app.include_router(router, prefix=API_PREFIX, dependencies=caller_limits(router))
     install_problem_documentation(app)
     return app
 

@@ -6,12 +6,15 @@ only for storage (to `PLACES`).
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import MAX_PREC, Context, Decimal
 
 from common.events import Direction, Status
 from indicators.periods import Period
 
 PLACES = Decimal("0.000001")
+# Gaps in % of a tiny expectation have more digits than the default context's 28: rounding
+# them to PLACES must not fail for lack of digits.
+_UNLIMITED = Context(prec=MAX_PREC)
 HUNDRED = Decimal(100)
 DEFAULT_TOLERANCE_PERCENT = Decimal(5)
 
@@ -46,7 +49,7 @@ class Evaluation:
 
 
 def _round(value: Decimal) -> Decimal:
-    return value.quantize(PLACES)
+    return value.quantize(PLACES, context=_UNLIMITED)
 
 
 def _anchor(plan: Plan, year: int) -> tuple[int, Decimal] | None:

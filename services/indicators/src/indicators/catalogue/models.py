@@ -19,7 +19,12 @@ from sqlmodel import Field
 
 from indicators.tables import TableBase
 
-VALUE = Numeric(24, 6)
+# Digits in all and after the decimal point; input beyond them is refused (rows.number_problem).
+VALUE_DIGITS, VALUE_PLACES = 24, 6
+VALUE = Numeric(VALUE_DIGITS, VALUE_PLACES)
+TOLERANCE_DIGITS, TOLERANCE_PLACES = 9, 4
+# A gap of two values, or in % of a tiny expectation, can outgrow VALUE: no digit limit.
+GAP = Numeric()
 
 
 class Indicator(TableBase, table=True):
@@ -41,7 +46,9 @@ class Indicator(TableBase, table=True):
     frequency: str = Field(sa_column=Column(String, nullable=False))
     baseline_value: Decimal | None = Field(default=None, sa_column=Column(VALUE))
     baseline_year: int | None = Field(default=None, sa_column=Column(Integer))
-    tolerance_percent: Decimal = Field(sa_column=Column(Numeric(9, 4), nullable=False))
+    tolerance_percent: Decimal = Field(
+        sa_column=Column(Numeric(TOLERANCE_DIGITS, TOLERANCE_PLACES), nullable=False)
+    )
     region: str = Field(sa_column=Column(String, nullable=False, index=True))
     sector_number: int | None = Field(default=None, sa_column=Column(Integer))
     responsible_department_id: UUID | None = Field(default=None, sa_column=Column(Uuid, index=True))
@@ -49,8 +56,8 @@ class Indicator(TableBase, table=True):
     current_status: str | None = Field(default=None, sa_column=Column(String, index=True))
     current_expected: Decimal | None = Field(default=None, sa_column=Column(VALUE))
     current_actual: Decimal | None = Field(default=None, sa_column=Column(VALUE))
-    current_gap: Decimal | None = Field(default=None, sa_column=Column(VALUE))
-    current_gap_percent: Decimal | None = Field(default=None, sa_column=Column(VALUE))
+    current_gap: Decimal | None = Field(default=None, sa_column=Column(GAP))
+    current_gap_percent: Decimal | None = Field(default=None, sa_column=Column(GAP))
     archived_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
     created_at: datetime | None = Field(
         default=None,

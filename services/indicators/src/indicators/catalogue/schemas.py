@@ -5,12 +5,45 @@ from decimal import Decimal
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, ValidationInfo, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from common.events import Direction, Frequency, Status
+from indicators.catalogue.models import TOLERANCE_DIGITS, TOLERANCE_PLACES
+from indicators.measurements.rows import number_problem, text_problem
 
 PERCENT = "%"
 MIN_YEAR, MAX_YEAR = 2000, 2100
+
+
+def _refuse(problem: str | None) -> None:
+    # A custom error keeps the message as the import words it (no "Value error, " prefix).
+    if problem:
+        raise PydanticCustomError("not_storable", problem)
+
+
+def _storable_value(value: Decimal) -> Decimal:
+    _refuse(number_problem(value))
+    return value
+
+
+def _storable_tolerance(value: Decimal) -> Decimal:
+    _refuse(number_problem(value, TOLERANCE_DIGITS, TOLERANCE_PLACES))
+    return value
+
+
+def _storable_text(text: str) -> str:
+    _refuse(text_problem(text))
+    return text
+
 
 # Decimals are finite (pydantic refuses NaN and infinities) and travel as exact strings
 # without trailing zeros ("60", "12.5").
@@ -18,6 +51,10 @@ Value = Annotated[
     Decimal,
     PlainSerializer(lambda d: format(d.normalize(), "f"), return_type=str, when_used="json"),
 ]
+# Input that is stored as given: refused, naming its field, when its column cannot hold it.
+StoredValue = Annotated[Value, AfterValidator(_storable_value)]
+Tolerance = Annotated[Value, Field(ge=0, le=100), AfterValidator(_storable_tolerance)]
+Text = Annotated[str, AfterValidator(_storable_text)]
 Year = Annotated[int, Field(ge=MIN_YEAR, le=MAX_YEAR)]
 
 
@@ -38,7 +75,7 @@ class BaselineIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    value: Value
+    value: StoredValue
     year: Year
 
 
@@ -47,19 +84,17 @@ class IndicatorBase(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    unit: str = Field(min_length=1, max_length=50, examples=["%"])
+    unit: Text = Field(min_length=1, max_length=50, examples=["%"])
     direction: Direction = Direction.higher_is_better
     frequency: Frequency = Frequency.annual
-    targets: dict[Year, Value] = Field(
+    targets: dict[Year, StoredValue] = Field(
         description="Year → target value; may be empty for an indicator whose targets were never "
         "published (it is catalogued, but accepts no values until a target is set)",
         examples=[{2022: 40, 2023: 60, 2024: 80}],
     )
     baseline: BaselineIn | None = None
-    tolerance_percent: Value = Field(
+    tolerance_percent: Tolerance = Field(
         Decimal(5),
-        ge=0,
-        le=100,
         description="How far short of the expected value, in % of it, still counts as at risk",
     )
 
@@ -101,8 +136,8 @@ class IndicatorCreate(IndicatorBase):
     )
 
     project_id: UUID
-    name: str = Field(min_length=1, max_length=1000)
-    region: str | None = Field(
+    name: Text = Field(min_length=1, max_length=1000)
+    region: Text | None = Field(
         None,
         min_length=1,
         max_length=100,
@@ -126,13 +161,13 @@ class IndicatorUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(None, min_length=1, max_length=1000)
-    unit: str | None = Field(None, min_length=1, max_length=50)
+    name: Text | None = Field(None, min_length=1, max_length=1000)
+    unit: Text | None = Field(None, min_length=1, max_length=50)
     direction: Direction | None = None
     frequency: Frequency | None = None
-    targets: dict[Year, Value] | None = Field(None, min_length=1)
+    targets: dict[Year, StoredValue] | None = Field(None, min_length=1)
     baseline: BaselineIn | None = None
-    tolerance_percent: Value | None = Field(None, ge=0, le=100)
+    tolerance_percent: Tolerance | None = None
 
 
 class CurrentStatus(BaseModel):

@@ -20,7 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field
 
-from indicators.catalogue.models import VALUE
+from indicators.catalogue.models import GAP, VALUE
 from indicators.tables import TableBase
 
 
@@ -48,8 +48,8 @@ class Measurement(TableBase, table=True):
     recorded_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     expected: Decimal | None = Field(default=None, sa_column=Column(VALUE))
     status: str | None = Field(default=None, sa_column=Column(String))
-    gap: Decimal | None = Field(default=None, sa_column=Column(VALUE))
-    gap_percent: Decimal | None = Field(default=None, sa_column=Column(VALUE))
+    gap: Decimal | None = Field(default=None, sa_column=Column(GAP))
+    gap_percent: Decimal | None = Field(default=None, sa_column=Column(GAP))
 
 
 class PeriodState(TableBase, table=True):
@@ -66,8 +66,8 @@ class PeriodState(TableBase, table=True):
     actual: Decimal = Field(sa_column=Column(VALUE, nullable=False))
     expected: Decimal | None = Field(default=None, sa_column=Column(VALUE))
     status: str | None = Field(default=None, sa_column=Column(String))
-    gap: Decimal | None = Field(default=None, sa_column=Column(VALUE))
-    gap_percent: Decimal | None = Field(default=None, sa_column=Column(VALUE))
+    gap: Decimal | None = Field(default=None, sa_column=Column(GAP))
+    gap_percent: Decimal | None = Field(default=None, sa_column=Column(GAP))
     # How many status_changed signals this period raised: the occurrence of the next one.
     status_changes: int = Field(sa_column=Column(Integer, nullable=False))
 

@@ -37,6 +37,8 @@ from indicators.periods import Period
 
 router = APIRouter(tags=["measurements"])
 
+# Its request body has its own limit (IMPORT_MAX_BODY_BYTES), set where the app is built.
+IMPORT_PATH = "/measurements:import"
 # Fields of a measurement that come from the credentials for anyone but an admin.
 SERVER_OWNED = frozenset({"reported_by"})
 
@@ -206,7 +208,7 @@ async def indicator_evaluation(
 
 
 @router.post(
-    "/measurements:import",
+    IMPORT_PATH,
     status_code=201,
     summary="Import many measurements at once: all rows or none",
     description=(
@@ -215,14 +217,21 @@ async def indicator_evaluation(
         "rows. A department leaves reported_by out (it comes from its credentials) and may "
         "import only for indicators it is responsible for. Every row is checked first; rows "
         "for another department's indicators answer 403, any other error 422, both with "
-        "`errors` listing row number (1 = first data row), field and message, and nothing is "
-        "written. Otherwise all rows are written in one transaction; rows of the same period "
-        "count as successive revisions in file order."
+        "`errors` listing row number (1 = first data row), field and message (a 403 lists the "
+        "other rows' errors in `other_errors`), and nothing is written. Otherwise all rows are "
+        "written in one transaction; rows of the same period count as successive revisions in "
+        "file order. The body may take IMPORT_MAX_BODY_BYTES (256 MiB by default), more than "
+        "other requests."
     ),
     openapi_extra=IMPORT_BODY,
     responses={
-        403: {"description": "Rows for indicators of another department; nothing was written"},
-        413: {"description": "More rows than IMPORT_MAX_ROWS"},
+        403: {
+            "description": "Rows for indicators of another department (`errors`), with the "
+            "other rows' errors (`other_errors`); nothing was written"
+        },
+        413: {
+            "description": "A body over IMPORT_MAX_BODY_BYTES, or more rows than IMPORT_MAX_ROWS"
+        },
         415: {"description": "Neither CSV nor JSON"},
         422: {"description": "Per-row errors; nothing was written"},
     },

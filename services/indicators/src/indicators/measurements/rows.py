@@ -1,7 +1,8 @@
 """Reading measurement rows (CSV or JSON) and checking them against their indicator; pure.
 
 Both the single POST and the bulk import go through `check_value`, so they refuse the same
-input with the same words.
+input with the same words; the definitions' schemas use `number_problem` and `text_problem`
+for their numbers and texts.
 """
 
 import csv
@@ -16,6 +17,7 @@ from typing import Any
 from uuid import UUID
 
 from common.events import Frequency
+from indicators.catalogue.models import VALUE_DIGITS, VALUE_PLACES
 from indicators.periods import InvalidPeriod, Period
 
 COLUMNS = ("indicator_id", "period", "value", "as_of", "reported_by", "comment", "source")
@@ -27,6 +29,8 @@ PERCENT = "%"
 # Units that count things: a negative value is a typing error, never a measurement.
 COUNT_UNITS = frozenset({"ед.", "ед", "шт", "шт.", "тыс. ед.", "раз", "часов", "чел.", "тыс. чел."})
 MAX_TEXT = {"reported_by": 200, "comment": 2000, "source": 500}
+# PostgreSQL's text cannot hold NUL; sent on, it fails the whole write statement.
+NUL = "\x00"
 # Spaces that Russian spreadsheets put between thousands.
 _THOUSANDS = str.maketrans("", "", " \u00a0\u202f")
 
@@ -85,6 +89,27 @@ def parse_decimal(text: str) -> Decimal:
     return number
 
 
+def number_problem(
+    value: Decimal, digits: int = VALUE_DIGITS, places: int = VALUE_PLACES
+) -> str | None:
+    """Why a NUMERIC(digits, places) column cannot hold `value` exactly, or None if it can."""
+    if not value.is_finite():
+        return "must be a finite number"
+    whole_digits = digits - places
+    # Compared before rounding: quantizing a number this large overflows the decimal context.
+    if abs(value) >= Decimal(10) ** whole_digits:
+        return f"at most {whole_digits} digits before the decimal point"
+    # Refused, not rounded: the answer would show the value unrounded but store it rounded.
+    if value != round(value, places):
+        return f"at most {places} digits after the decimal point"
+    return None
+
+
+def text_problem(text: str) -> str | None:
+    """Why a text cannot be stored, or None if it can."""
+    return "must not contain NUL characters" if NUL in text else None
+
+
 def check_value(rules: IndicatorRules, period: Period, value: Decimal) -> list[tuple[str, str]]:
     """(field, message) pairs for a value the indicator cannot accept for a period."""
     errors = []
@@ -100,8 +125,9 @@ def check_value(rules: IndicatorRules, period: Period, value: Decimal) -> list[t
         errors.append(
             ("period", f"the indicator has no target for {period.year} (targets: {years})")
         )
-    if not value.is_finite():
-        errors.append(("value", "must be a finite number"))
+    unstorable = number_problem(value)
+    if unstorable:
+        errors.append(("value", unstorable))
     elif rules.unit == PERCENT and value < 0:
         errors.append(("value", "a value in % cannot be negative"))
     elif rules.unit == PERCENT and not rules.percent_index and value > 100:
@@ -218,7 +244,12 @@ def parse_row(
         except ValueError:
             errors.append(RowError(number, "as_of", "not a date (YYYY-MM-DD)"))
     for name, limit in MAX_TEXT.items():
-        if text[name] and len(text[name]) > limit:
+        if not text[name]:
+            continue
+        unstorable = text_problem(text[name])
+        if unstorable:
+            errors.append(RowError(number, name, unstorable))
+        elif len(text[name]) > limit:
             errors.append(RowError(number, name, f"longer than {limit} characters"))
     if errors:
         return None, errors

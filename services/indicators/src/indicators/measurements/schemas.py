@@ -6,7 +6,8 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from common.events import Status
-from indicators.catalogue.schemas import Value
+from indicators.catalogue.schemas import Text, Value
+from indicators.measurements.rows import MAX_TEXT
 
 PERIOD_PATTERN = r"^\d{4}(-(Q[1-4]|0[1-9]|1[0-2]))?$"
 
@@ -32,15 +33,15 @@ class MeasurementCreate(BaseModel):
     period: str = Field(pattern=PERIOD_PATTERN, description="2023, 2023-Q2 or 2023-05")
     value: Value
     as_of: date | None = Field(None, description="The date the value describes; today if absent")
-    reported_by: str | None = Field(
+    reported_by: Text | None = Field(
         None,
         min_length=1,
-        max_length=200,
+        max_length=MAX_TEXT["reported_by"],
         description="The reporting department: required from an admin reporting on a "
         "department's behalf; a department's credentials set it (sending it is refused)",
     )
-    comment: str | None = Field(None, max_length=2000)
-    source: str | None = Field(None, max_length=500)
+    comment: Text | None = Field(None, max_length=MAX_TEXT["comment"])
+    source: Text | None = Field(None, max_length=MAX_TEXT["source"])
 
 
 class MeasurementImportRow(MeasurementCreate):

@@ -803,6 +803,14 @@ async def record_many(
     return [published[o] if isinstance(o, int) else o for o in outcomes]
 
 
+def _errors_in_rows(errors: list[RowError]) -> str:
+    return f"{len(errors)} errors in {len({e.row for e in errors})}"
+
+
+def _listed(errors: list[RowError], limit: int) -> list[dict[str, Any]]:
+    return [{"row": e.row, "field": e.field, "message": e.message} for e in errors[: max(limit, 0)]]
+
+
 async def import_rows(
     conn: asyncpg.Connection,
     raw_rows: list[Any],
@@ -816,8 +824,10 @@ async def import_rows(
 ) -> ImportResult:
     """Check every row, then write all of them; any error refuses the whole import.
 
-    Rows for indicators of another department answer 403, every other error 422; both list
-    the rows, and nothing is written. Indicators outside the principal's region are unknown.
+    Rows for indicators of another department answer 403 listing them in `errors`, and every
+    other row's errors in `other_errors`, so that one answer says everything to fix; any other
+    error answers 422 listing them. Nothing is written, and at most `max_errors` errors are
+    listed (all are counted). Indicators outside the principal's region are unknown.
     `reporter`, when given, is every row's reported_by (a department's import).
     """
     errors: list[RowError] = []
@@ -842,24 +852,21 @@ async def import_rows(
         errors.extend(
             RowError(number, f, m) for f, m in check_value(context.rules, row.period, row.value)
         )
+    errors.sort(key=lambda e: e.row)
     if forbidden:
+        others = f"; {_errors_in_rows(errors)} other rows" if errors else ""
         raise Forbidden(
             f"{len(forbidden)} of {len(raw_rows)} rows are for indicators of another "
-            "department; nothing was imported",
-            errors=[
-                {"row": e.row, "field": e.field, "message": e.message}
-                for e in forbidden[:max_errors]
-            ],
+            f"department{others}; nothing was imported",
+            errors=_listed(forbidden, max_errors),
             error_count=len(forbidden),
+            other_errors=_listed(errors, max_errors - len(forbidden)),
+            other_error_count=len(errors),
         )
     if errors:
-        errors.sort(key=lambda e: e.row)
         raise Unprocessable(
-            f"{len(errors)} errors in {len({e.row for e in errors})} of {len(raw_rows)} rows; "
-            "nothing was imported",
-            errors=[
-                {"row": e.row, "field": e.field, "message": e.message} for e in errors[:max_errors]
-            ],
+            f"{_errors_in_rows(errors)} of {len(raw_rows)} rows; nothing was imported",
+            errors=_listed(errors, max_errors),
             error_count=len(errors),
         )
     rows = [row for _, row in parsed]
