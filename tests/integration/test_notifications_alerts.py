@@ -1,6 +1,7 @@
 """Alerts end to end inside the notifications service: real Kafka, PostgreSQL and SMTP sink."""
 
 import asyncio
+from decimal import Decimal
 
 import pytest
 
@@ -207,3 +208,33 @@ async def test_good_news_closing_several_alerts_sends_each_recipient_one_notice(
 
     told = sorted(d["recipient"] for d in notices if d["region"] == world.region)
     assert told == recipients
+
+
+async def test_figures_as_large_as_the_indicators_service_accepts_raise_their_alert(
+    database_factory,
+):
+    """18 digits before the point, and a gap in % of a tiny plan beyond that: kept as sent."""
+    source_db = await database_factory("projects")
+    settings = service_settings(await database_factory("notifications"))
+    world, mailbox = World(), Mailbox()
+    facts = {
+        **world.facts("2023", "0.000001", "0"),
+        "expected": Decimal("900000000000000000"),
+        "actual": Decimal("0.000001"),
+        "gap": Decimal("-899999999999999999.999999"),
+        "gap_percent": Decimal("-99999999999999999999999999.9"),
+    }
+
+    async with EventSource(source_db) as source, notifications_service(settings) as service:
+        await source.publish(*world.directory_events())
+        await known_to(service, world)
+        await source.publish(TargetMissed(**facts))
+        [email] = await mailbox.wait_for(world.coordinator_email, 1)
+        async with service.client() as client:
+            [alert] = (await client.get("/api/v1/alerts", params={"region": world.region})).json()[
+                "items"
+            ]
+
+    assert Decimal(alert["gap_percent"]) == facts["gap_percent"]
+    assert Decimal(alert["expected"]) == facts["expected"]
+    assert "план 900\u00a0000\u00a0000\u00a0000\u00a0000\u00a0000 %" in email["Subject"]

@@ -12,7 +12,6 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Index,
-    Numeric,
     String,
     UniqueConstraint,
     Uuid,
@@ -21,7 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field
 
-from notifications.tables import TableBase
+from notifications.tables import FIGURE, TableBase
 
 
 class AlertKind(StrEnum):
@@ -134,11 +133,11 @@ class Alert(TableBase, table=True):
     title: str = Field(description="Indicator name or milestone title")
     unit: str | None = None
 
-    expected: Decimal | None = Field(default=None, sa_column=Column(Numeric(20, 6)))
-    actual: Decimal | None = Field(default=None, sa_column=Column(Numeric(20, 6)))
-    gap: Decimal | None = Field(default=None, sa_column=Column(Numeric(20, 6)))
-    gap_percent: Decimal | None = Field(default=None, sa_column=Column(Numeric(20, 6)))
-    projected: Decimal | None = Field(default=None, sa_column=Column(Numeric(20, 6)))
+    expected: Decimal | None = Field(default=None, sa_column=Column(FIGURE))
+    actual: Decimal | None = Field(default=None, sa_column=Column(FIGURE))
+    gap: Decimal | None = Field(default=None, sa_column=Column(FIGURE))
+    gap_percent: Decimal | None = Field(default=None, sa_column=Column(FIGURE))
+    projected: Decimal | None = Field(default=None, sa_column=Column(FIGURE))
     deadline: date | None = Field(default=None, sa_column=Column(Date))
 
     opened_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))

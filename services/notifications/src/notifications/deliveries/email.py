@@ -1,6 +1,7 @@
 """Rendering notifications: Russian subjects, Jinja2 bodies (HTML and plain text), MIME messages."""
 
 import email.policy
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -114,12 +115,15 @@ def format_date(value: date | datetime | None) -> str:
 
 
 def one_line(text: str) -> str:
-    """Text fit for a header: every run of white space, line breaks included, one space.
+    """Text fit for a header: line breaks and tabs, with the spaces around them, one space.
 
     Names come from the catalogues as their authors typed them; a line break in a Subject
-    would make the message impossible to build.
+    would make the message impossible to build. No-break spaces (thousands) stay.
     """
-    return " ".join(text.split())
+    return _BREAKS.sub(" ", text)
+
+
+_BREAKS = re.compile(r" *[\r\n\t\v\f]+[ \r\n\t\v\f]*")
 
 
 def shorten(text: str, limit: int = TITLE_LIMIT) -> str:

@@ -5,11 +5,11 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Column, Date, DateTime, Integer, Numeric, String
+from sqlalchemy import Column, Date, DateTime, Integer, String
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field
 
-from notifications.tables import TableBase
+from notifications.tables import FIGURE, TableBase
 
 
 class Department(TableBase, table=True):
@@ -81,7 +81,7 @@ class IndicatorValue(TableBase, table=True):
 
     indicator_id: UUID = Field(primary_key=True)
     period: str = Field(primary_key=True)
-    value: Decimal = Field(sa_column=Column(Numeric(20, 6), nullable=False))
+    value: Decimal = Field(sa_column=Column(FIGURE, nullable=False))
     revision: int = Field(sa_column=Column(Integer, nullable=False))
     as_of: date = Field(sa_column=Column(Date, nullable=False))
     recorded_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
