@@ -83,6 +83,11 @@ class UnitOfWork:
         finally:
             await self.session.close()
 
+    @property
+    def source(self) -> str:
+        """The service this unit of work publishes events as (their CloudEvents source)."""
+        return self._source
+
     def publish(self, event: IntegrationEvent) -> None:
         """Queue an integration event; it reaches Kafka only if this unit of work commits."""
         add_to_outbox(self.session, event, source=self._source)

@@ -43,7 +43,7 @@ async def upsert_indicator(
     state = request.app.state
     try:
         indicator, created = await service.upsert_indicator(
-            uow, body, state.clock.now().date(), state.settings.report_deadline_days
+            uow, body, state.clock.now(), state.settings.report_deadline_days
         )
         uow.audit_object(indicator.id)
         await uow.commit()
@@ -98,10 +98,15 @@ async def read_indicator(
     dependencies=[ADMIN_ONLY],
 )
 async def update_indicator(
-    indicator_id: UUID, body: IndicatorUpdate, uow: UnitOfWorkDep
+    indicator_id: UUID, body: IndicatorUpdate, request: Request, uow: UnitOfWorkDep
 ) -> IndicatorPublic:
-    """Partial update; an event only if something changed. Admins only (targets included)."""
-    indicator = await service.update_indicator(uow, indicator_id, body)
+    """Partial update; an event only if something changed. Admins only (targets included).
+
+    A change of targets, direction, tolerance or baseline re-evaluates the reported values:
+    their statuses, the current one and the signals follow the new plan."""
+    indicator = await service.update_indicator(
+        uow, indicator_id, body, request.app.state.clock.now()
+    )
     await uow.commit()
     return indicator
 

@@ -1,11 +1,12 @@
 """Indicator logic: natural-key upsert, updates, archiving, reads, summaries."""
 
 from collections import defaultdict
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+import structlog
 from sqlalchemy import func, nulls_last, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -38,13 +39,42 @@ from indicators.catalogue.schemas import (
     check_percent_targets,
 )
 from indicators.directory.models import DirectoryDepartment, DirectoryProject
-from indicators.measurements.service import driver_connection
+from indicators.measurements.service import driver_connection, reevaluate
 from indicators.overdue.service import record_history_announced
 
 log = get_logger(__name__)
 
 # The fields of an indicator that its definition (create/update body) controls.
 DEFINITION_FIELDS = ("name", "unit", "direction", "frequency", "tolerance_percent")
+
+
+def _plan_of(indicator: Indicator, targets: dict[int, Decimal]) -> tuple:
+    """What judges the indicator's values: a change to it re-evaluates every reported period."""
+    return (
+        indicator.direction,
+        indicator.tolerance_percent,
+        indicator.baseline_value,
+        indicator.baseline_year,
+        targets,
+    )
+
+
+async def _rejudge_if_replanned(
+    uow: UnitOfWork,
+    indicator: Indicator,
+    plan_before: tuple,
+    targets: dict[int, Decimal],
+    now: datetime,
+) -> None:
+    if plan_before == _plan_of(indicator, targets):
+        return
+    await reevaluate(
+        await driver_connection(uow.session),
+        indicator.id,
+        now=now,
+        source=uow.source,
+        request_id=structlog.contextvars.get_contextvars().get("request_id"),
+    )
 
 
 async def get_indicator(
@@ -155,16 +185,18 @@ async def _replace_targets(
 
 
 async def upsert_indicator(
-    uow: UnitOfWork, data: IndicatorCreate, today: date, deadline_days: int
+    uow: UnitOfWork, data: IndicatorCreate, now: datetime, deadline_days: int
 ) -> tuple[IndicatorPublic, bool]:
     """Create the indicator of (project_id, name) or bring it up to date; (view, created).
 
     An event is published only when something changed, so loading the same definition twice
     is a no-op. Region, sector and department come from the directory when it knows the
     project; otherwise the given region stands in until the project's events arrive. With
-    `data.announce_overdue` false, reports already overdue on `today` are never announced.
+    `data.announce_overdue` false, reports already overdue today are never announced. A changed
+    plan re-evaluates the values already reported.
     """
     session = uow.session
+    today = now.date()
     project = await _project(session, data.project_id)
     if project is None and data.region is None:
         existing_region = await session.scalar(
@@ -204,8 +236,10 @@ async def upsert_indicator(
         session.add(indicator)
         changed = True
         old_targets: dict[int, Decimal] = {}
+        plan_before: tuple = ()
     else:
         old_targets = (await targets_of(session, [indicator.id])).get(indicator.id, {})
+        plan_before = _plan_of(indicator, old_targets)
         before = (
             indicator.unit,
             indicator.direction,
@@ -266,6 +300,8 @@ async def upsert_indicator(
             today,
             deadline_days,
         )
+    if not created:
+        await _rejudge_if_replanned(uow, indicator, plan_before, data.targets, now)
     await session.refresh(indicator)
     if changed:
         event_class = IndicatorCreated if created else IndicatorUpdated
@@ -275,9 +311,10 @@ async def upsert_indicator(
 
 
 async def update_indicator(
-    uow: UnitOfWork, indicator_id: UUID, data: IndicatorUpdate
+    uow: UnitOfWork, indicator_id: UUID, data: IndicatorUpdate, now: datetime
 ) -> IndicatorPublic:
-    """Apply a partial change and announce it when something changed."""
+    """Apply a partial change and announce it when something changed; a changed plan
+    re-evaluates the values already reported."""
     session = uow.session
     indicator = await get_indicator(session, indicator_id, lock=True)
     targets = (await targets_of(session, [indicator_id])).get(indicator_id, {})
@@ -302,6 +339,7 @@ async def update_indicator(
             )
     before = {field: getattr(indicator, field) for field in DEFINITION_FIELDS}
     before_baseline = (indicator.baseline_value, indicator.baseline_year)
+    plan_before = _plan_of(indicator, targets)
     for field in DEFINITION_FIELDS:
         if field in changes and changes[field] is not None:
             value = getattr(data, field)
@@ -317,6 +355,7 @@ async def update_indicator(
     if new_targets != targets:
         await _replace_targets(session, indicator_id, new_targets)
     await session.flush()
+    await _rejudge_if_replanned(uow, indicator, plan_before, new_targets, now)
     await session.refresh(indicator)
     if changed:
         uow.publish(IndicatorUpdated(**snapshot(indicator, new_targets)))

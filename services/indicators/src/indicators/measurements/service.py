@@ -9,7 +9,7 @@ statement per table, outbox rows and audit rows included.
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -392,20 +392,51 @@ class Batch:
             ),
             request_id,
         )
-        status_changes = previous.status_changes if previous else 0
+        self._settle(
+            context,
+            row.period,
+            PeriodState(
+                measurement_id=measurement_id,
+                revision=revision,
+                actual=row.value,
+                expected=None,
+                status=None,
+                gap=None,
+                gap_percent=None,
+                status_changes=previous.status_changes if previous else 0,
+            ),
+            evaluation,
+            request_id,
+        )
+
+    def rejudge(self, context: IndicatorContext, period: Period, request_id: str | None) -> None:
+        """Evaluate a period's latest value again, against the indicator's plan as it is now."""
+        state = context.states[period]
+        self._settle(
+            context, period, state, self._evaluate(context, period, state.actual), request_id
+        )
+
+    def _settle(
+        self,
+        context: IndicatorContext,
+        period: Period,
+        latest: PeriodState,
+        evaluation: Evaluation | None,
+        request_id: str | None,
+    ) -> None:
+        """Make `evaluation` of the period's `latest` value its state, raising what it signals."""
+        status_changes = latest.status_changes
         if evaluation is not None:
-            before = status_before(row.period, context.statuses)
-            for signal in signals_for(context.plan, row.period, before, evaluation):
+            before = status_before(period, context.statuses)
+            for signal in signals_for(context.plan, period, before, evaluation):
                 occurrence = 0
                 if signal.kind is SignalKind.status_changed:
                     status_changes += 1
                     occurrence = status_changes
                 if self._claim(context, signal.period, signal.kind, occurrence):
                     self._announce(_signal_event(context, signal, before, evaluation), request_id)
-        context.states[row.period] = PeriodState(
-            measurement_id=measurement_id,
-            revision=revision,
-            actual=row.value,
+        context.states[period] = replace(
+            latest,
             expected=evaluation.expected if evaluation else None,
             status=evaluation.status if evaluation else None,
             gap=evaluation.gap if evaluation else None,
@@ -413,11 +444,11 @@ class Batch:
             status_changes=status_changes,
         )
         if evaluation is not None:
-            context.statuses[row.period] = evaluation.status
+            context.statuses[period] = evaluation.status
         else:
-            context.statuses.pop(row.period, None)
-        self.touched_states.add((context.id, row.period))
-        self.touched_years[(context.id, row.period.year)] = request_id
+            context.statuses.pop(period, None)
+        self.touched_states.add((context.id, period))
+        self.touched_years[(context.id, period.year)] = request_id
 
     def forecast_years(self, today: date) -> None:
         """Warn once per year whose trend misses its target, while the year is still running."""
@@ -672,6 +703,36 @@ async def record_measurements(
         signals=signals,
     )
     return Recorded(batch=batch, signals=signals, revisions=batch.revisions)
+
+
+async def reevaluate(
+    conn: asyncpg.Connection,
+    indicator_id: UUID,
+    *,
+    now: datetime,
+    source: str,
+    request_id: str | None,
+) -> int:
+    """Judge every reported period of an indicator again after its plan changed; how many
+    signals that raised.
+
+    Targets, direction, tolerance and baseline decide each period's expected value and status:
+    the latest value of every period is evaluated against the plan as it is now (the caller has
+    the indicator locked and its change flushed), a period whose status moves says so, a
+    year's target met or missed anew is announced, and the current status follows. The
+    measurements keep the evaluation they had when they were recorded.
+    """
+    contexts = await load_indicators(conn, {indicator_id}, history=True)
+    context = contexts.get(indicator_id)
+    if context is None or not context.states:
+        return 0
+    batch = Batch(contexts, now)
+    for period in sorted(context.states, key=chronology):
+        batch.rejudge(context, period, request_id)
+    batch.forecast_years(now.date())
+    await _write(conn, batch, source, [])
+    log.info("indicator re-evaluated", indicator_id=str(indicator_id), signals=len(batch.events))
+    return len(batch.events)
 
 
 def request_hash(*parts: Any) -> str:
