@@ -72,10 +72,21 @@ def test_the_first_year_starts_from_the_baseline():
     assert expected_value(with_baseline, P("2022-Q2")) == D(30)
 
 
-def test_an_older_baseline_stretches_the_line_over_the_missing_years():
-    # baseline 0 at the end of 2020, target 40 at the end of 2022: 20 a year.
-    stretched = plan(targets={2022: D(40)}, baseline=Baseline(D(0), 2020))
-    assert expected_value(stretched, P("2022-Q2")) == D(30)
+def test_an_older_baseline_starts_the_line_at_the_start_of_the_year():
+    # baseline 0 (2020) at the start of 2022, target 40 at its end: Q2 is half way.
+    older = plan(targets={2022: D(40)}, baseline=Baseline(D(0), 2020))
+    assert expected_value(older, P("2022-Q2")) == D(20)
+
+
+def test_where_the_plan_skips_years_the_latest_earlier_target_starts_the_line():
+    # 2024's 80 at the start of 2030, 2030's 100 at its end; an older baseline does not count.
+    skipping = plan(targets={2024: D(80), 2030: D(100)}, baseline=Baseline(D(0), 2020))
+    assert expected_value(skipping, P("2030-Q2")) == D(90)
+
+
+def test_a_baseline_more_recent_than_the_last_target_starts_the_line():
+    rebased = plan(targets={2018: D(10), 2024: D(60)}, baseline=Baseline(D(40), 2021))
+    assert expected_value(rebased, P("2024-Q2")) == D(50)
 
 
 def test_last_years_target_wins_over_the_baseline():

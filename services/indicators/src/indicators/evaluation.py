@@ -52,14 +52,16 @@ def _round(value: Decimal) -> Decimal:
     return value.quantize(PLACES, context=_UNLIMITED)
 
 
-def _anchor(plan: Plan, year: int) -> tuple[int, Decimal] | None:
-    """Where the straight line of a year starts: last year's target, else an earlier baseline."""
-    previous = plan.targets.get(year - 1)
-    if previous is not None:
-        return year - 1, previous
+def _anchor(plan: Plan, year: int) -> Decimal | None:
+    """Where the straight line of a year starts: the plan's latest value before the year.
+
+    That is last year's target; where the plan skips years, the latest earlier target or the
+    baseline, whichever is more recent (the target when both are of one year).
+    """
+    earlier = [(y, 1, value) for y, value in plan.targets.items() if y < year]
     if plan.baseline is not None and plan.baseline.year < year:
-        return plan.baseline.year, plan.baseline.value
-    return None
+        earlier.append((plan.baseline.year, 0, plan.baseline.value))
+    return max(earlier)[2] if earlier else None
 
 
 def expected_value(plan: Plan, period: Period) -> Decimal | None:
@@ -67,8 +69,8 @@ def expected_value(plan: Plan, period: Period) -> Decimal | None:
 
     A year (and any period closing it) expects that year's target. An earlier quarter or month
     expects the point on the straight line from the anchor (the previous year's target, or the
-    baseline, at the end of its year) to this year's target at the end of this year; without an
-    anchor there is no line, hence no expectation.
+    baseline) at the start of the year to this year's target at its end; without an anchor
+    there is no line, hence no expectation.
     """
     target = plan.targets.get(period.year)
     if target is None:
@@ -78,11 +80,7 @@ def expected_value(plan: Plan, period: Period) -> Decimal | None:
     anchor = _anchor(plan, period.year)
     if anchor is None:
         return None
-    anchor_year, anchor_value = anchor
-    # Time in years since the anchor's year end; the line reaches the target at `span`.
-    span = Decimal(period.year - anchor_year)
-    elapsed = span - 1 + period.year_fraction
-    return _round(anchor_value + (target - anchor_value) * elapsed / span)
+    return _round(anchor + (target - anchor) * period.year_fraction)
 
 
 def signed_gap(direction: Direction, expected: Decimal, actual: Decimal) -> Decimal:
