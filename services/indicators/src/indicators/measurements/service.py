@@ -9,7 +9,7 @@ statement per table, outbox rows and audit rows included.
 
 import hashlib
 import json
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -395,16 +395,7 @@ class Batch:
         self._settle(
             context,
             row.period,
-            PeriodState(
-                measurement_id=measurement_id,
-                revision=revision,
-                actual=row.value,
-                expected=None,
-                status=None,
-                gap=None,
-                gap_percent=None,
-                status_changes=previous.status_changes if previous else 0,
-            ),
+            (measurement_id, revision, row.value, previous.status_changes if previous else 0),
             evaluation,
             request_id,
         )
@@ -412,20 +403,25 @@ class Batch:
     def rejudge(self, context: IndicatorContext, period: Period, request_id: str | None) -> None:
         """Evaluate a period's latest value again, against the indicator's plan as it is now."""
         state = context.states[period]
+        latest = (state.measurement_id, state.revision, state.actual, state.status_changes)
         self._settle(
-            context, period, state, self._evaluate(context, period, state.actual), request_id
+            context, period, latest, self._evaluate(context, period, state.actual), request_id
         )
 
     def _settle(
         self,
         context: IndicatorContext,
         period: Period,
-        latest: PeriodState,
+        latest: tuple[UUID, int, Decimal, int],
         evaluation: Evaluation | None,
         request_id: str | None,
     ) -> None:
-        """Make `evaluation` of the period's `latest` value its state, raising what it signals."""
-        status_changes = latest.status_changes
+        """Make `evaluation` of the period's latest value its state, raising what it signals.
+
+        `latest` is that value's (measurement id, revision, value, the period's status changes
+        so far): a tuple, as an import settles a hundred thousand of them.
+        """
+        measurement_id, revision, actual, status_changes = latest
         if evaluation is not None:
             before = status_before(period, context.statuses)
             for signal in signals_for(context.plan, period, before, evaluation):
@@ -435,8 +431,10 @@ class Batch:
                     occurrence = status_changes
                 if self._claim(context, signal.period, signal.kind, occurrence):
                     self._announce(_signal_event(context, signal, before, evaluation), request_id)
-        context.states[period] = replace(
-            latest,
+        context.states[period] = PeriodState(
+            measurement_id=measurement_id,
+            revision=revision,
+            actual=actual,
             expected=evaluation.expected if evaluation else None,
             status=evaluation.status if evaluation else None,
             gap=evaluation.gap if evaluation else None,
@@ -902,9 +900,10 @@ async def import_rows(
     indicator_ids = {r.indicator_id for _, r in parsed}
     await conn.execute(_LOCK, sorted(indicator_ids))
     contexts = await load_indicators(conn, indicator_ids, history=True)
+    scope = region_scope(principal)
     for number, row in parsed:
         context = contexts.get(row.indicator_id)
-        if context is None or not region_scope(principal).covers(context.region):
+        if context is None or not scope.covers(context.region):
             errors.append(RowError(number, "indicator_id", "unknown indicator"))
             continue
         if not may_write_for_department(principal, context.department_id):
