@@ -65,12 +65,10 @@ async def test_temporary_refusals_and_an_outage_are_retried_and_delivered_once(
         await sink.stop()
 
         async def retried_unreachable():
-            found = await deliveries(service, recipient=world.coordinator_email)
-            return (
-                found[0]["attempts"] > refused["attempts"]
-                and found[0]["last_smtp_code"] is None
-                and found[0]
-            )
+            # One delivery at a time meets the outage; the others wait behind it, untried.
+            found = [d for r in recipients for d in await deliveries(service, recipient=r)]
+            tried = [d for d in found if d["last_smtp_code"] is None and d["attempts"] > 0]
+            return tried and tried[0]
 
         during_outage = await eventually(retried_unreachable, "retries while SMTP is down")
 
@@ -86,7 +84,8 @@ async def test_temporary_refusals_and_an_outage_are_retried_and_delivered_once(
     assert during_outage["status"] == "pending"
     assert {len(messages) for messages in received.values()} == {1}
     assert {len(messages) for messages in received_after.values()} == {1}
-    assert all(d["attempts"] >= 3 and d["last_smtp_code"] == 250 for d in sent)
+    # Refused once at least (451), then sent; outage rounds count only for the one tried.
+    assert all(d["attempts"] >= 2 and d["last_smtp_code"] == 250 for d in sent)
 
 
 async def _all_with_status(service, status: str, recipients: list[str]) -> list[dict] | None:

@@ -4,10 +4,16 @@ from datetime import UTC, datetime
 from uuid import uuid4
 
 import aiosmtplib
+import pytest
 
 from notifications.alerts.models import AlertKind
 from notifications.deliveries.models import Channel, RecipientType
-from notifications.deliveries.sender import is_permanent, outcome_of, session_outcome
+from notifications.deliveries.sender import (
+    envelope_address,
+    is_permanent,
+    outcome_of,
+    session_outcome,
+)
 from notifications.deliveries.service import channel_for
 from notifications.directory.models import Coordinator, Department
 from notifications.subscriptions.service import select_recipients
@@ -111,3 +117,21 @@ def test_a_refused_session_is_an_outage_whatever_its_code():
     for outcome in (login, greeting, sender):
         assert not outcome.answered and not is_permanent(outcome)
     assert (login.code, greeting.code, sender.code) == (535, 554, 550)
+
+
+def test_a_cyrillic_domain_travels_in_its_idna_form():
+    assert envelope_address("info@минцифры.рф") == "info@xn--h1aakfqxm7b.xn--p1ai"
+    assert envelope_address("kcr@lenreg.ru") == "kcr@lenreg.ru"
+    with pytest.raises(ValueError):
+        envelope_address("почта@минцифры.рф")
+
+
+def test_a_message_too_large_fails_and_an_authentication_demand_waits():
+    too_large = outcome_of(aiosmtplib.SMTPSenderRefused(552, "5.3.4 message too big", "m@x"))
+    needs_login = outcome_of(
+        aiosmtplib.SMTPRecipientsRefused(
+            [aiosmtplib.SMTPRecipientRefused(530, "5.7.0 authentication required", "a@b")]
+        )
+    )
+    assert (too_large.answered, is_permanent(too_large)) == (True, True)
+    assert (needs_login.answered, is_permanent(needs_login)) == (False, False)

@@ -47,17 +47,27 @@ class SmtpOutcome:
     permanent: bool = False
 
 
+# Replies to MAIL FROM about this message, not the session: it is larger than the server takes.
+MESSAGE_TOO_LARGE = 552
+# A reply to RCPT that means the session lacks authentication, not that the recipient is bad.
+AUTHENTICATION_REQUIRED = 530
+
+
 def outcome_of(exc: BaseException) -> SmtpOutcome:
     """Classify an error raised while a message was being handed over (MAIL, RCPT, DATA).
 
-    Only the replies about this message decide its fate: a 5xx to its recipient or its data
-    fails it, a 4xx defers it. A refused envelope sender, like a lost connection, says
-    nothing about the message — every message would meet it — and is an outage.
+    Only the replies about this message decide its fate: a 5xx to its recipient or its data,
+    or a 552 to its envelope (too large), fails it; a 4xx defers it. Any other refused
+    envelope sender, an authentication demand, like a lost connection, says nothing about the
+    message — every message would meet it — and is an outage.
     """
     if isinstance(exc, aiosmtplib.SMTPRecipientsRefused) and exc.recipients:
-        first = exc.recipients[0]
-        return _answered(first.code, first.message)
-    if isinstance(exc, aiosmtplib.SMTPRecipientRefused | aiosmtplib.SMTPDataError):
+        exc = exc.recipients[0]
+    if isinstance(exc, aiosmtplib.SMTPRecipientRefused) and exc.code != AUTHENTICATION_REQUIRED:
+        return _answered(exc.code, exc.message)
+    if isinstance(exc, aiosmtplib.SMTPDataError):
+        return _answered(exc.code, exc.message)
+    if isinstance(exc, aiosmtplib.SMTPSenderRefused) and exc.code == MESSAGE_TOO_LARGE:
         return _answered(exc.code, exc.message)
     return session_outcome(exc)
 
@@ -71,6 +81,21 @@ def session_outcome(exc: BaseException) -> SmtpOutcome:
     ):
         return SmtpOutcome(False, exc.code, exc.message[:1000], answered=False)
     return SmtpOutcome(False, None, f"{type(exc).__name__}: {exc}"[:1000], answered=False)
+
+
+def envelope_address(address: str) -> str:
+    """The address as the SMTP envelope carries it: a domain in Cyrillic (info@минцифры.рф)
+    in its IDNA form (info@xn--...); raises ValueError when it cannot be written in ASCII."""
+    mailbox, _, domain = address.rpartition("@")
+    if not domain.isascii():
+        address = f"{mailbox}@{domain.encode('idna').decode('ascii')}"
+    address.encode("ascii")  # a mailbox name in Cyrillic needs SMTPUTF8, which is not asked for
+    return address
+
+
+def unsendable(what: str, exc: BaseException) -> SmtpOutcome:
+    """A message no server will ever take (its headers or its address cannot be written)."""
+    return SmtpOutcome(False, None, f"{what}: {exc}"[:1000], answered=True, permanent=True)
 
 
 def _answered(code: int, message: str) -> SmtpOutcome:
@@ -114,6 +139,8 @@ class DeliverySender(PeriodicWorker):
         self._max_attempts = max_attempts
         self._smtp_idle = smtp_idle
         self._client: aiosmtplib.SMTP | None = None
+        # Whether the attempt in hand went over a connection kept from an earlier message.
+        self._reused = False
         self._client_used_at = 0.0
         self._gauges_at: float | None = None
         self._envelope_sender = parseaddr(smtp.sender)[1] or smtp.sender
@@ -157,37 +184,56 @@ class DeliverySender(PeriodicWorker):
             )
             for index, delivery in enumerate(batch):
                 outcome = await self._send(delivery)
-                # The server is away or refuses the session: the rest would meet the same.
-                waiting = batch[index:] if not outcome.sent and not outcome.answered else [delivery]
-                for settled in waiting:
-                    self._settle(settled, outcome)
-                    session.add(settled)
-                if len(waiting) > 1:
+                self._settle(delivery, outcome)
+                session.add(delivery)
+                if not outcome.sent and not outcome.answered:
+                    # The server is away or refuses the session: the rest would meet the same,
+                    # so they wait as long as this one, untried.
+                    for waiting in batch[index + 1 :]:
+                        waiting.due_at = delivery.due_at
+                        session.add(waiting)
                     break
         return len(batch)
 
     async def _send(self, delivery: Delivery) -> SmtpOutcome:
-        """One attempt over the open connection, opening one if there is none."""
+        """One attempt, over the open connection or a new one.
+
+        A connection kept from earlier batches may have been dropped by the server meanwhile
+        (an idle timeout, a restart): a session error on it is tried once more on a fresh one.
+        """
         try:
             wire = wire_bytes(self._message(delivery))
         except (ValueError, TypeError) as exc:
             # A header the email library refuses (such as a line break in it): no server will
             # ever take this message, and it must not hold up the others.
-            return SmtpOutcome(
-                False, None, f"the message cannot be built: {exc}"[:1000], True, permanent=True
-            )
+            return unsendable("the message cannot be built", exc)
+        outcome = await self._hand_over(delivery, wire)
+        if not outcome.answered and self._reused:
+            outcome = await self._hand_over(delivery, wire)
+        return outcome
+
+    async def _hand_over(self, delivery: Delivery, wire: bytes) -> SmtpOutcome:
+        self._reused = self._client is not None
         try:
             if self._client is None:
                 self._client = await self._connect()
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
-            await self._disconnect()
+            self._reused = False
             return session_outcome(exc)
         try:
-            await self._client.sendmail(self._envelope_sender, [delivery.recipient], wire)
+            await self._client.sendmail(
+                self._envelope_sender, [envelope_address(delivery.recipient)], wire
+            )
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
             # After a refusal the session state is unclear; a fresh one is cheap.
             await self._disconnect()
             return outcome_of(exc)
+        except ValueError as exc:
+            # An address that cannot be written in the envelope (a non-ASCII mailbox name, a
+            # domain IDNA refuses): the session is left mid-transaction, and it will never do.
+            await self._disconnect()
+            self._reused = False
+            return unsendable("the address cannot be sent to", exc)
         self._client_used_at = time.monotonic()
         return SmtpOutcome(True, 250, "OK", True)
 
@@ -213,7 +259,11 @@ class DeliverySender(PeriodicWorker):
         )
         await client.connect()
         if self._smtp.username:
-            await client.login(self._smtp.username, self._smtp.password or "")
+            try:
+                await client.login(self._smtp.username, self._smtp.password or "")
+            except BaseException:
+                client.close()  # refused credentials must not leave the socket open
+                raise
         return client
 
     async def _disconnect(self) -> None:
