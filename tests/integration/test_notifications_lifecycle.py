@@ -218,8 +218,14 @@ async def test_a_rescheduled_or_removed_milestone_closes_its_overdue_alert_quiet
                 (await admin.get(f"/api/v1/alerts/{a['id']}")).json()["deliveries"][-1]["kind"]
                 for a in closed.values()
             }
+        # Moved back and reached in time: news to those told it was overdue, closed or not.
+        await source.publish(
+            MilestoneReached(**moved, reached_at=datetime(2024, 6, 28, 10, tzinfo=UTC))
+        )
+        reached = (await mailbox.wait_for(department, 3))[-1]
 
     assert closed[str(moved["milestone_id"])]["resolved_by"] == "milestone_rescheduled"
     assert closed[str(dropped["milestone_id"])]["resolved_by"] == "milestone_removed"
     assert all(a["next_reminder_at"] is None for a in closed.values())
     assert kinds == {"opened"}
+    assert reached["Subject"].startswith("[Ленинградская область] Этап проекта выполнен")

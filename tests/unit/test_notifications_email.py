@@ -15,6 +15,7 @@ from notifications.deliveries.email import (
     format_number,
     headline,
     message_id_for,
+    one_line,
     render_alert,
     shorten,
     wire_bytes,
@@ -204,3 +205,10 @@ def test_a_forecast_closed_by_good_news_shows_the_fact_not_the_old_projection():
     subject = render_alert(alert, NotificationKind.resolved, trend=[], links=LINKS).subject
     assert subject.endswith("— 2023: факт 52 %, план 50 %")
     assert "прогноз" not in subject
+
+
+def test_every_line_break_the_email_library_refuses_becomes_a_space_and_no_break_spaces_stay():
+    assert (
+        one_line("Доля\u2028школ\r\n  с\x85доступом\u00a0100 %")
+        == "Доля школ с доступом\u00a0100 %"
+    )

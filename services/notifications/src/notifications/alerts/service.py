@@ -194,6 +194,9 @@ async def _record(
     )
 
 
+_QUIET_CLOSINGS = frozenset(Resolution)
+
+
 def _same_key(facts: AlertFacts, family: str) -> tuple:
     return (
         Alert.subject_id == facts.subject_id,
@@ -429,9 +432,13 @@ async def good_news(
         (
             alert
             for alert in subject_alerts
-            # A resolved problem of the same period already had its resolution notice.
+            # A resolved problem of the same period already had its resolution notice; one closed
+            # by a change of plan (a Resolution) had none, and the good news is news again.
             if alert.period == facts.period
-            and (alert.kind == facts.kind.value or alert.resolved_by is not None)
+            and (
+                alert.kind == facts.kind.value
+                or (alert.resolved_by is not None and alert.resolved_by not in _QUIET_CLOSINGS)
+            )
         ),
         None,
     )

@@ -123,7 +123,11 @@ def one_line(text: str) -> str:
     return _BREAKS.sub(" ", text)
 
 
-_BREAKS = re.compile(r" *[\r\n\t\v\f]+[ \r\n\t\v\f]*")
+# Every character str.splitlines() breaks at (the email library refuses a header with any of
+# them), and tabs.
+_BREAKS = re.compile(
+    r" *[\t\n\v\f\r\x1c-\x1e\x85\u2028\u2029]+[ \t\n\v\f\r\x1c-\x1e\x85\u2028\u2029]*"
+)
 
 
 def shorten(text: str, limit: int = TITLE_LIMIT) -> str:
