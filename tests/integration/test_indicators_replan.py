@@ -57,6 +57,12 @@ async def test_a_lowered_target_puts_reported_values_back_on_track_and_says_so_o
     assert timeline[0]["evaluation"]["status"] == "behind"
     assert raised.status_code == 200 and raised.json()["current"]["status"] == "behind"
 
+    # The change itself is told first: consumers describe what follows with the new plan.
+    def first(event_type: str) -> int:
+        matches = of_type(event_type, indicator_id)
+        return next(n for n, seen in enumerate(tap.seen) if matches(seen))
+
+    assert first("indicator.updated") < first("indicator.back_on_track")
     changes = tap.matching(of_type("indicator.status_changed", indicator_id))
     assert [(c.envelope.data.from_status, c.envelope.data.to_status) for c in changes] == [
         (None, "behind"),
@@ -67,3 +73,24 @@ async def test_a_lowered_target_puts_reported_values_back_on_track_and_says_so_o
     assert len(tap.matching(of_type("indicator.target_met", indicator_id))) == 1
     # Missed at first; missed again after the relapse is the same news, told once.
     assert len(tap.matching(of_type("indicator.target_missed", indicator_id))) == 1
+
+
+async def test_a_plan_that_no_longer_judges_any_reported_value_leaves_no_current_status(
+    database_factory,
+):
+    url = await database_factory("indicators")
+    async with (
+        started(indicators_service(url, clock_at(2025, 2, 1))) as svc,
+        svc.client() as client,
+    ):
+        body = indicator_body(frequency="annual", targets={"2024": 80})
+        indicator_id = (await client.post("/api/v1/indicators", json=body)).json()["id"]
+        resource = f"/api/v1/indicators/{indicator_id}"
+        await client.post(f"{resource}/measurements", json=measurement("2024", 60))
+        moved = await client.patch(resource, json={"targets": {"2025": 90}})
+        behind = (await client.get("/api/v1/behind")).json()["items"]
+        listed = (await client.get("/api/v1/indicators", params={"status": "behind"})).json()
+
+    assert moved.status_code == 200 and moved.json()["current"] is None
+    assert indicator_id not in {i["id"] for i in behind}
+    assert indicator_id not in {i["id"] for i in listed["items"]}

@@ -68,6 +68,8 @@ async def _rejudge_if_replanned(
 ) -> None:
     if plan_before == _plan_of(indicator, targets):
         return
+    # The change's own event first: consumers describe what follows with the new definition.
+    await uow.session.flush()
     await reevaluate(
         await driver_connection(uow.session),
         indicator.id,
@@ -75,6 +77,7 @@ async def _rejudge_if_replanned(
         source=uow.source,
         request_id=structlog.contextvars.get_contextvars().get("request_id"),
     )
+    await uow.session.refresh(indicator)  # its current status, as the re-evaluation set it
 
 
 async def get_indicator(
@@ -300,13 +303,13 @@ async def upsert_indicator(
             today,
             deadline_days,
         )
-    if not created:
-        await _rejudge_if_replanned(uow, indicator, plan_before, data.targets, now)
     await session.refresh(indicator)
     if changed:
         event_class = IndicatorCreated if created else IndicatorUpdated
         uow.publish(event_class(**snapshot(indicator, data.targets)))
         log.info("indicator saved", indicator_id=str(indicator.id), created=created)
+    if not created:
+        await _rejudge_if_replanned(uow, indicator, plan_before, data.targets, now)
     return to_public(indicator, data.targets, project is not None), created
 
 
@@ -355,11 +358,11 @@ async def update_indicator(
     if new_targets != targets:
         await _replace_targets(session, indicator_id, new_targets)
     await session.flush()
-    await _rejudge_if_replanned(uow, indicator, plan_before, new_targets, now)
     await session.refresh(indicator)
     if changed:
         uow.publish(IndicatorUpdated(**snapshot(indicator, new_targets)))
         log.info("indicator updated", indicator_id=str(indicator_id))
+    await _rejudge_if_replanned(uow, indicator, plan_before, new_targets, now)
     project_known = await _project(session, indicator.project_id) is not None
     return to_public(indicator, new_targets, project_known)
 

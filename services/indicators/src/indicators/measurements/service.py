@@ -526,12 +526,14 @@ class Batch:
         return rows
 
     def current_rows(self) -> list[tuple]:
-        """The current status of every touched indicator."""
+        """The current status of every touched indicator (none once no period is evaluated,
+        as after a change of plan that left its values without targets)."""
         rows = []
         for indicator_id in {i for i, _ in self.touched_states}:
             context = self.contexts[indicator_id]
             current = current_status(context.statuses)
             if current is None:
+                rows.append((indicator_id, None, None, None, None, None, None))
                 continue
             period, status = current
             s = context.states[period]
