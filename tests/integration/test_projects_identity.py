@@ -161,7 +161,8 @@ async def test_an_api_key_is_shown_once_exchanged_for_tokens_and_revoked(project
         claims = claims_of(issued["access_token"])
         assert claims["sub"] == f"api-key:{created['id']}" == created["subject"]
         assert claims["role"] == "department" and claims["department_id"] == department["id"]
-        wrong_secret = await key_grant(machine, created["id"], secret[:-1] + "A")
+        altered_last = "B" if secret.endswith("A") else "A"
+        wrong_secret = await key_grant(machine, created["id"], secret[:-1] + altered_last)
         unknown_key = await key_grant(machine, str(uuid4()), secret)
         not_an_id = await key_grant(machine, "not-a-key-id", secret)
 
