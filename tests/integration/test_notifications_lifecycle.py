@@ -8,7 +8,10 @@ import pytest
 from common.clock import ManualClock
 from common.events import (
     BackOnTrack,
+    ForecastMiss,
+    IndicatorCreated,
     IndicatorStatusChanged,
+    IndicatorUpdated,
     MilestoneOverdue,
     MilestoneReached,
     MilestoneRemoved,
@@ -229,3 +232,58 @@ async def test_a_rescheduled_or_removed_milestone_closes_its_overdue_alert_quiet
     assert all(a["next_reminder_at"] is None for a in closed.values())
     assert kinds == {"opened"}
     assert reached["Subject"].startswith("[Ленинградская область] Этап проекта выполнен")
+
+
+async def test_a_year_taken_out_of_the_plan_and_an_archived_indicator_close_their_alerts_quietly(
+    database_factory,
+):
+    source_db = await database_factory("indicators")
+    settings = service_settings(await database_factory("notifications"))
+    world, mailbox = World(), Mailbox()
+    department = world.department_emails[0]
+    events = world.directory_events()
+    [created] = [e for e in events if isinstance(e, IndicatorCreated)]
+    plan = created.model_dump()
+    behind = {"from_status": Status.on_track, "to_status": Status.behind}
+
+    async with EventSource(source_db) as source, notifications_service(settings) as service:
+        await source.publish(*events)
+        await known_to(service, world)
+        await source.publish(
+            IndicatorStatusChanged(**world.facts("2023", "50", "41"), **behind),
+            IndicatorStatusChanged(**world.facts("2024-Q1", "52.5", "44"), **behind),
+            ForecastMiss(**world.facts("2024", "60", "48"), projected=48),
+        )
+        await mailbox.wait_for(department, 3)
+        async with service.client() as admin:
+
+            async def alerts_by_period(resolved: int) -> dict[str, dict] | None:
+                page = await admin.get("/api/v1/alerts", params={"region": world.region})
+                items = page.json()["items"]
+                done = [a for a in items if a["state"] == "resolved"]
+                return {a["period"]: a for a in items} if len(done) == resolved else None
+
+            await source.publish(
+                IndicatorUpdated(**{**plan, "targets": {2022: 40, 2023: 50}}),
+            )
+            after_replan = await eventually(lambda: alerts_by_period(2), "the 2024 alerts to close")
+            await source.publish(
+                IndicatorUpdated(**{**plan, "targets": {2022: 40, 2023: 50}, "active": False}),
+            )
+            after_archive = await eventually(lambda: alerts_by_period(3), "the 2023 alert to close")
+            details = [
+                (await admin.get(f"/api/v1/alerts/{a['id']}")).json()
+                for a in after_archive.values()
+            ]
+
+    assert after_replan["2023"]["state"] == "open"
+    assert {p: after_replan[p]["resolved_by"] for p in ("2024", "2024-Q1")} == {
+        "2024": "target_withdrawn",
+        "2024-Q1": "target_withdrawn",
+    }
+    assert after_archive["2023"]["resolved_by"] == "indicator_archived"
+    assert after_archive["2024"]["resolved_by"] == "target_withdrawn"  # closed once, not again
+    assert all(a["next_reminder_at"] is None for a in after_archive.values())
+    # No notice: the only deliveries are the opening emails.
+    assert {d["kind"] for detail in details for d in detail["deliveries"]} == {"opened"}
+    assert all([e["effect"] for e in d["events"]] == ["opened", "resolved"] for d in details)

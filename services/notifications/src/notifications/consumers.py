@@ -100,8 +100,10 @@ class Handlers:
         await directory.change_project_stage(uow.session, envelope.data, self._now())
 
     async def indicator(self, envelope: Envelope, uow: UnitOfWork) -> None:
-        """Keep the indicator's name, unit and targets."""
+        """Keep the indicator's name, unit and targets; close the alerts of what it no longer
+        plans (a year without a target, everything once it is archived)."""
         await directory.upsert_indicator(uow.session, envelope.data, self._now())
+        await alerts.close_unplanned(uow.session, envelope, envelope.data, self.policy)
 
     async def measurement(self, envelope: Envelope, uow: UnitOfWork) -> None:
         """Keep the value for the trend; a reported value settles an overdue report."""

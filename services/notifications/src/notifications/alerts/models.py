@@ -44,6 +44,10 @@ class Resolution(StrEnum):
     milestone_rescheduled = "milestone_rescheduled"
     # The milestone was taken out of its project: there is nothing left to be late.
     milestone_removed = "milestone_removed"
+    # The year's target was taken out of the indicator's plan: nothing is expected of it now.
+    target_withdrawn = "target_withdrawn"
+    # The indicator was archived: it is no longer monitored.
+    indicator_archived = "indicator_archived"
 
 
 PROBLEM_KINDS = frozenset(

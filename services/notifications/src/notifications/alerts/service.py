@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from common.authorization import ensure_visible, may_write_for_department
 from common.clock import SystemClock
+from common.events import IndicatorSnapshot
 from common.logging import get_logger
 from common.messaging.cloudevents import Envelope
 from common.messaging.consumer import TransientError
@@ -329,6 +330,20 @@ async def raise_problem(
     return alert
 
 
+async def _close(
+    session: AsyncSession,
+    alert: Alert,
+    envelope: Envelope,
+    resolved_by: AlertKind | Resolution | None,
+    now: datetime,
+) -> None:
+    alert.state = AlertState.resolved.value
+    alert.resolved_at = alert.updated_at = now
+    alert.resolved_by = resolved_by.value if resolved_by else None
+    alert.next_reminder_at = None
+    await _record(session, alert, envelope, Effect.resolved, now)
+
+
 def _periods_resolved_by(kind: AlertKind | Resolution | None, period: str):
     """A year's target met settles that year's sub-periods too; other events their own period."""
     if kind == AlertKind.target_met and "-" not in period:
@@ -372,15 +387,9 @@ async def resolve(
     open_alerts.sort(key=lambda alert: (alert.period != facts.period, alert.period))
     told: set[str] = set()
     for alert in open_alerts:
-        alert.state = AlertState.resolved.value
-        alert.resolved_at = now
-        alert.resolved_by = resolved_by.value if resolved_by else None
-        alert.updated_at = now
-        alert.next_reminder_at = None
         if alert.period == facts.period:
             _apply_facts(alert, facts)
-        session.add(alert)
-        await _record(session, alert, envelope, Effect.resolved, now)
+        await _close(session, alert, envelope, resolved_by, now)
         log.info("alert resolved", alert_id=str(alert.id), resolved_by=alert.resolved_by)
         if not announce:
             continue
@@ -414,6 +423,39 @@ async def resolve(
         )
         return [news] if news else []
     return open_alerts
+
+
+def _year_of(period: str) -> int:
+    return int(period[:4])
+
+
+async def close_unplanned(
+    session: AsyncSession, envelope: Envelope, indicator: IndicatorSnapshot, policy: Policy
+) -> list[Alert]:
+    """Close, without a notice, the open problems of periods the indicator no longer plans.
+
+    A year taken out of its targets expects nothing any more, and an archived indicator is not
+    monitored: their alerts would otherwise be reminded of for ever. Whoever changed the plan
+    knows; the digest lists the closing.
+    """
+    now = policy.clock.now()
+    why = Resolution.target_withdrawn if indicator.active else Resolution.indicator_archived
+    query = select(Alert).where(
+        Alert.subject_id == indicator.indicator_id,
+        Alert.subject_type == SubjectType.indicator.value,
+        Alert.state != AlertState.resolved.value,
+        Alert.family != "news",
+    )
+    candidates = (await session.exec(query.with_for_update())).scalars().all()
+    unplanned = [
+        alert
+        for alert in candidates
+        if not indicator.active or _year_of(alert.period) not in indicator.targets
+    ]
+    for alert in unplanned:
+        await _close(session, alert, envelope, why, now)
+        log.info("alert closed", alert_id=str(alert.id), period=alert.period, resolved_by=why)
+    return unplanned
 
 
 async def good_news(

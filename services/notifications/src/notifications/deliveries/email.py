@@ -35,6 +35,8 @@ RESOLVED_BY_REPORT = "Значение показателя представле
 RESOLUTION_HEADLINES: dict[Resolution, str] = {
     Resolution.milestone_rescheduled: "Срок этапа проекта перенесён",
     Resolution.milestone_removed: "Этап исключён из проекта",
+    Resolution.target_withdrawn: "Плановое значение на год исключено из показателя",
+    Resolution.indicator_archived: "Показатель снят с мониторинга",
 }
 STATE_LABELS = {
     AlertState.open: "открыто",
