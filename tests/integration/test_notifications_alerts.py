@@ -208,6 +208,11 @@ async def test_good_news_closing_several_alerts_sends_each_recipient_one_notice(
 
     told = sorted(d["recipient"] for d in notices if d["region"] == world.region)
     assert told == recipients
+    # Told of what closed their alerts, the year, not of a quarter's old figures.
+    subjects = {d["subject"] for d in notices if d["region"] == world.region}
+    [subject] = subjects
+    assert subject.startswith("[Ленинградская область] Целевое значение достигнуто: ")
+    assert subject.endswith(" — 2023: факт 52 %, план 50 %")
 
 
 async def test_figures_as_large_as_the_indicators_service_accepts_raise_their_alert(

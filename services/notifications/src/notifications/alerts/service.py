@@ -330,6 +330,15 @@ async def raise_problem(
     return alert
 
 
+def _as_told_by(alert: Alert, facts: AlertFacts) -> Alert:
+    """A copy of the alert, never stored, with the period and figures of the event closing it:
+    a quarter's alert closed by its year's target met is told of the year, not of the quarter."""
+    copy = Alert.model_validate(alert.model_dump())
+    copy.period = facts.period
+    _apply_facts(copy, facts)
+    return copy
+
+
 async def _close(
     session: AsyncSession,
     alert: Alert,
@@ -411,6 +420,7 @@ async def resolve(
             recipients,
             policy,
             due_at=now + policy.flap_window,
+            shown=alert if alert.period == facts.period else _as_told_by(alert, facts),
         )
     if not open_alerts and resolved_by in (AlertKind.target_met, AlertKind.milestone_reached):
         news = await good_news(

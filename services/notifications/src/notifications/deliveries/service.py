@@ -59,13 +59,15 @@ async def notify(
     policy: Policy,
     *,
     due_at: datetime | None = None,
+    shown: Alert | None = None,
 ) -> list[Delivery]:
-    """Write one pending delivery per recipient in the caller's transaction."""
+    """Write one pending delivery per recipient in the caller's transaction; the email
+    presents `shown` (the alert itself unless given)."""
     if not recipients:
         log.warning("alert has nobody to notify", alert_id=str(alert.id), kind=notification.value)
         return []
     now = policy.clock.now()
-    email = await render_for(session, alert, notification, policy)
+    email = await render_for(session, shown or alert, notification, policy)
     created = []
     for recipient in recipients:
         recent = await session.scalar(
