@@ -1,13 +1,24 @@
-"""Sample alerts for the notifications unit tests."""
+"""Sample alerts and links for the notifications unit tests."""
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import uuid4
 
+from common.clock import ManualClock
+from notifications.alerts.ack_links import AckLinkSigner
 from notifications.alerts.models import Alert
+from notifications.deliveries.email import Links
 
 OPENED = datetime(2024, 3, 1, 9, 30, tzinfo=UTC)
+SIGNER = AckLinkSigner(
+    "unit-test-ack-link-secret-of-32-characters", timedelta(days=30), ManualClock(OPENED)
+)
+
+
+def sample_links(notifications_url: str, indicators_url: str) -> Links:
+    """Links to the given services, acknowledgement links signed by SIGNER."""
+    return Links(notifications_url, indicators_url, SIGNER)
 
 
 def sample_alert(**overrides: Any) -> Alert:

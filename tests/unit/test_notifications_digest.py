@@ -3,9 +3,9 @@
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
-from notifications.deliveries.email import Links, render_digest
+from notifications.deliveries.email import render_digest
 from notifications.digests.service import DigestWindow, arrange, due_window, upcoming_window
-from tests.unit.notifications_samples import OPENED, milestone_alert, sample_alert
+from tests.unit.notifications_samples import OPENED, milestone_alert, sample_alert, sample_links
 
 AT = time(6, 0)
 WINDOW = DigestWindow(
@@ -49,7 +49,7 @@ def test_alerts_grouped_by_sector_worst_gap_first_with_their_status():
     assert content.sectors[0].lines[0].headline == "Показатель вернулся к плану"
     assert (content.new, content.still_open, content.resolved) == (3, 1, 1)
 
-    email = render_digest(content, links=Links("http://n", "http://i"))
+    email = render_digest(content, links=sample_links("http://n", "http://i"))
     assert email.subject == "[ЛО] Сводка уведомлений за 02.03.2024: новых 3, открытых 1, решённых 1"
     assert email.text.index("1. Здравоохранение") < email.text.index("3. Образование")
     assert email.text.index("Худшее") < email.text.index("Мягкое")

@@ -8,8 +8,8 @@ from uuid import UUID
 
 import pytest
 
+from notifications.alerts.ack_links import AckGrant
 from notifications.deliveries.email import (
-    Links,
     TrendPoint,
     build_message,
     format_number,
@@ -21,9 +21,10 @@ from notifications.deliveries.email import (
     wire_bytes,
 )
 from notifications.deliveries.models import NotificationKind
-from tests.unit.notifications_samples import milestone_alert, sample_alert
+from tests.unit.notifications_samples import SIGNER, milestone_alert, sample_alert, sample_links
 
-LINKS = Links("https://notify.example.ru", "https://indicators.example.ru")
+LINKS = sample_links("https://notify.example.ru", "https://indicators.example.ru")
+RECIPIENT = "kcr@lenreg.example.ru"
 
 
 @pytest.mark.parametrize(
@@ -50,7 +51,7 @@ def test_long_names_are_cut_at_a_word_with_an_ellipsis():
 
 def test_subject_names_region_what_happened_and_the_numbers():
     alert = sample_alert(kind="behind", family="status", period="2023-Q2")
-    email = render_alert(alert, NotificationKind.opened, trend=[], links=LINKS)
+    email = render_alert(alert, NotificationKind.opened, trend=[], links=LINKS, recipient=RECIPIENT)
     assert email.subject == (
         "[Ленинградская область] Показатель отстаёт от плана: "
         "Доля учащихся с доступом к интернету — 2023-Q2: факт 41 %, план 50 %"
@@ -59,23 +60,31 @@ def test_subject_names_region_what_happened_and_the_numbers():
 
 def test_reminder_and_resolution_subjects():
     alert = sample_alert()
-    reminder = render_alert(alert, NotificationKind.reminder, trend=[], links=LINKS)
+    reminder = render_alert(
+        alert, NotificationKind.reminder, trend=[], links=LINKS, recipient=RECIPIENT
+    )
     assert reminder.subject.startswith(
         "[Ленинградская область] Напоминание: Целевое значение не достигнуто:"
     )
     alert.state, alert.resolved_by, alert.actual = "resolved", "target_met", Decimal("52")
-    resolved = render_alert(alert, NotificationKind.resolved, trend=[], links=LINKS)
+    resolved = render_alert(
+        alert, NotificationKind.resolved, trend=[], links=LINKS, recipient=RECIPIENT
+    )
     assert resolved.subject.endswith(
         "Целевое значение достигнуто: "
         "Доля учащихся с доступом к интернету — 2023: факт 52 %, план 50 %"
     )
     alert.resolved_by = None
-    reported = render_alert(alert, NotificationKind.resolved, trend=[], links=LINKS)
+    reported = render_alert(
+        alert, NotificationKind.resolved, trend=[], links=LINKS, recipient=RECIPIENT
+    )
     assert "Значение показателя представлено" in reported.subject
 
 
 def test_milestone_subject_and_body():
-    email = render_alert(milestone_alert(), NotificationKind.opened, trend=[], links=LINKS)
+    email = render_alert(
+        milestone_alert(), NotificationKind.opened, trend=[], links=LINKS, recipient=RECIPIENT
+    )
     assert email.subject == (
         "[Ленинградская область] Просрочен этап проекта: "
         "Подключение 120 школ к ЕСПД — срок 31.12.2023"
@@ -87,7 +96,9 @@ def test_milestone_subject_and_body():
 def test_body_shows_facts_gap_trend_and_what_to_do():
     alert = sample_alert()
     trend = [TrendPoint("2022", "38 %"), TrendPoint("2023", "41 %")]
-    email = render_alert(alert, NotificationKind.opened, trend=trend, links=LINKS)
+    email = render_alert(
+        alert, NotificationKind.opened, trend=trend, links=LINKS, recipient=RECIPIENT
+    )
     for expected in (
         "Проект: Цифровая школа",
         "Ответственный орган: КЦР ЛО",
@@ -96,15 +107,18 @@ def test_body_shows_facts_gap_trend_and_what_to_do():
         "Отклонение: −9 п. п. (−18 % от плана)",
         "Последние значения: 2022: 38 % → 2023: 41 %",
         f"https://indicators.example.ru/api/v1/indicators/{alert.subject_id}/measurements",
-        f"https://notify.example.ru/api/v1/alerts/{alert.id}/ack",
     ):
         assert expected in email.text
+    ack_page = "https://notify.example.ru/api/v1/ack/"
+    [ack_link] = [word for word in email.text.split() if word.startswith(ack_page)]
+    assert SIGNER.grant(ack_link.removeprefix(ack_page)) == AckGrant(alert.id, RECIPIENT)
+    assert f'<a href="{ack_link}">' in email.html
     assert "<td>Факт</td><td><strong>41 %</strong></td>" in email.html
 
 
 def test_html_is_autoescaped_and_text_is_not():
     alert = sample_alert(title='Показатель <script>alert("x")</script> & Co')
-    email = render_alert(alert, NotificationKind.opened, trend=[], links=LINKS)
+    email = render_alert(alert, NotificationKind.opened, trend=[], links=LINKS, recipient=RECIPIENT)
     assert "<script>" not in email.html
     assert "&lt;script&gt;" in email.html and "&amp; Co" in email.html
     assert '<script>alert("x")</script> & Co' in email.text
@@ -172,7 +186,9 @@ def test_a_long_russian_subject_keeps_every_space_on_the_wire():
 
 def test_a_name_typed_with_line_breaks_gives_a_one_line_subject_that_can_be_sent():
     alert = sample_alert(title="Доля учащихся\r\nс доступом\tк интернету")
-    subject = render_alert(alert, NotificationKind.opened, trend=[], links=LINKS).subject
+    subject = render_alert(
+        alert, NotificationKind.opened, trend=[], links=LINKS, recipient=RECIPIENT
+    ).subject
     received = email.message_from_bytes(
         wire_bytes(plain_message(subject)), policy=email.policy.default
     )
@@ -202,7 +218,9 @@ def test_a_forecast_closed_by_good_news_shows_the_fact_not_the_old_projection():
         state="resolved",
         resolved_by="back_on_track",
     )
-    subject = render_alert(alert, NotificationKind.resolved, trend=[], links=LINKS).subject
+    subject = render_alert(
+        alert, NotificationKind.resolved, trend=[], links=LINKS, recipient=RECIPIENT
+    ).subject
     assert subject.endswith("— 2023: факт 52 %, план 50 %")
     assert "прогноз" not in subject
 

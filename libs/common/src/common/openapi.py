@@ -114,7 +114,10 @@ def _as_problem(response: dict[str, Any]) -> None:
     media: dict[str, Any] = {"schema": PROBLEM_REF}
     if examples:
         media["example"] = examples[0]
-    response["content"] = {PROBLEM_JSON: media}
+    # A page for people (an emailed link's) answers its own errors as HTML; the guards in front
+    # of every route (rate limit, body size) still answer problem+json.
+    pages = {k: v for k, v in response.get("content", {}).items() if k == "text/html"}
+    response["content"] = {PROBLEM_JSON: media, **pages}
 
 
 def _drop_unreferenced(document: dict[str, Any], names: tuple[str, ...]) -> None:

@@ -1,10 +1,12 @@
 """Settings of the notifications service."""
 
 from datetime import time
+from typing import Self
 
-from pydantic import Field
+from pydantic import Field, SecretStr, model_validator
 
 from common.settings import ServiceSettings, SmtpSettings
+from notifications.alerts.ack_links import DEVELOPMENT_ACK_LINK_SECRET
 
 
 class Settings(ServiceSettings):
@@ -73,3 +75,35 @@ class Settings(ServiceSettings):
     public_indicators_url: str = Field(
         "http://127.0.0.1:8002", description="Base URL of the indicators service, for links"
     )
+    ack_link_secret: SecretStr | None = Field(
+        None,
+        min_length=32,
+        description="Key signing the one-click acknowledgement links in emails (32 characters or "
+        "more, the same on every replica); required outside development, where a fixed "
+        "development key is used and refused elsewhere",
+    )
+    ack_link_lifetime_days: int = Field(
+        30,
+        ge=1,
+        le=365,
+        description="How long an acknowledgement link works; each reminder brings a fresh one",
+    )
+
+    @model_validator(mode="after")
+    def _ack_link_secret(self) -> Self:
+        # Checked here so a service that would mail unusable or forgeable links refuses to start.
+        if self.ack_link_secret is None:
+            if self.environment != "development":
+                raise ValueError(
+                    f"ACK_LINK_SECRET is required in the {self.environment} environment"
+                )
+            self.ack_link_secret = SecretStr(DEVELOPMENT_ACK_LINK_SECRET)
+        elif (
+            self.environment != "development"
+            and self.ack_link_secret.get_secret_value() == DEVELOPMENT_ACK_LINK_SECRET
+        ):
+            raise ValueError(
+                f"ACK_LINK_SECRET is the development key, refused in the {self.environment} "
+                "environment"
+            )
+        return self

@@ -6,6 +6,7 @@ from common.clock import Clock, SystemClock
 from common.web import create_app
 from common.workers import WakeChannel
 from notifications.alerts.reminders import ReminderWorker
+from notifications.alerts.router import link_router as ack_link_router
 from notifications.alerts.router import router as alerts_router
 from notifications.config import Settings
 from notifications.consumers import subscriptions_for
@@ -58,6 +59,7 @@ def build_app(settings: Settings | None = None, clock: Clock | None = None) -> F
         description="Alerts on deviations, routed to departments and coordinators by email.",
         routers=[
             alerts_router,
+            ack_link_router,
             deliveries_router,
             subscriptions_router,
             digests_router,

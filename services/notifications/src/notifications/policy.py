@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from common.clock import Clock
+from notifications.alerts.ack_links import AckLinkSigner
 from notifications.config import Settings
 from notifications.deliveries.email import Links
 
@@ -26,7 +27,15 @@ class Policy:
         return cls(
             clock=clock,
             sender=settings.smtp.sender,
-            links=Links(settings.public_notifications_url, settings.public_indicators_url),
+            links=Links(
+                settings.public_notifications_url,
+                settings.public_indicators_url,
+                AckLinkSigner(
+                    settings.ack_link_secret.get_secret_value(),
+                    timedelta(days=settings.ack_link_lifetime_days),
+                    clock,
+                ),
+            ),
             reminder_interval=timedelta(seconds=settings.reminder_interval_seconds),
             flap_window=timedelta(seconds=settings.flap_window_seconds),
             hourly_cap=settings.hourly_cap_per_recipient,

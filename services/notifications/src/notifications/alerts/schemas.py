@@ -10,6 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from notifications.alerts.models import AlertKind, AlertState, Resolution, SubjectType
 from notifications.deliveries.schemas import DeliveryPublic
 
+ACK_COMMENT_MAX_LENGTH = 2000
+
 
 class AckRequest(BaseModel):
     """Acknowledging an alert: someone has taken it up."""
@@ -19,7 +21,9 @@ class AckRequest(BaseModel):
         json_schema_extra={"examples": [{"comment": "Уточняем данные у подведомственных школ"}]},
     )
 
-    comment: str | None = Field(None, max_length=2000, description="What is being done")
+    comment: str | None = Field(
+        None, max_length=ACK_COMMENT_MAX_LENGTH, description="What is being done"
+    )
 
 
 class AlertPublic(BaseModel):

@@ -20,6 +20,7 @@ from common.messaging.cloudevents import Envelope
 from common.messaging.consumer import TransientError
 from common.problems import Conflict, Forbidden, NotFound
 from common.security import Principal, Role
+from notifications.alerts.ack_links import AckGrant
 from notifications.alerts.models import (
     FAMILY,
     SEVERITY,
@@ -524,16 +525,35 @@ async def acknowledge(
     department acknowledges only the alerts it is the responsible department of, which its
     emails ask it to do.
     """
-    alert = (
-        await session.exec(select(Alert).where(Alert.id == alert_id).with_for_update())
-    ).scalar_one_or_none()
-    if alert is None:
-        raise NotFound(f"Alert {alert_id} does not exist")
+    alert = await _locked(session, alert_id)
     ensure_visible(by, alert.region, alert.sector_number, what=f"Alert {alert_id}")
     if by.role is Role.department and not may_write_for_department(by, alert.department_id):
         raise Forbidden(
             f"Alert {alert_id} is acknowledged by its responsible department or a coordinator"
         )
+    return _acknowledge(session, alert, request, by.subject, now)
+
+
+async def acknowledge_by_link(
+    session: AsyncSession, grant: AckGrant, request: AckRequest, now: datetime
+) -> Alert:
+    """Acknowledge as the recipient a signed link was mailed to: the link is the permission."""
+    alert = await _locked(session, grant.alert_id)
+    return _acknowledge(session, alert, request, f"email:{grant.recipient}", now)
+
+
+async def _locked(session: AsyncSession, alert_id: UUID) -> Alert:
+    alert = (
+        await session.exec(select(Alert).where(Alert.id == alert_id).with_for_update())
+    ).scalar_one_or_none()
+    if alert is None:
+        raise NotFound(f"Alert {alert_id} does not exist")
+    return alert
+
+
+def _acknowledge(
+    session: AsyncSession, alert: Alert, request: AckRequest, by: str, now: datetime
+) -> Alert:
     if alert.state != AlertState.open.value:
         raise Conflict(
             f"Only an open alert can be acknowledged; this one is {alert.state}",
@@ -541,12 +561,12 @@ async def acknowledge(
         )
     alert.state = AlertState.acknowledged.value
     alert.acknowledged_at = now
-    alert.acknowledged_by = by.subject
+    alert.acknowledged_by = by
     alert.ack_comment = request.comment
     alert.updated_at = now
     alert.next_reminder_at = None
     session.add(alert)
-    log.info("alert acknowledged", alert_id=str(alert.id), by=by.subject)
+    log.info("alert acknowledged", alert_id=str(alert.id), by=by)
     return alert
 
 

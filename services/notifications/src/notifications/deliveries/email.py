@@ -12,6 +12,7 @@ from uuid import UUID
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from notifications.alerts.ack_links import AckLinkSigner
 from notifications.alerts.models import Alert, AlertKind, AlertState, Resolution
 from notifications.deliveries.models import NotificationKind
 
@@ -69,10 +70,12 @@ class Links:
 
     notifications_url: str
     indicators_url: str
+    ack_signer: AckLinkSigner
 
-    def acknowledge(self, alert_id: UUID) -> str:
-        """The acknowledgement endpoint of an alert."""
-        return f"{self.notifications_url.rstrip('/')}/api/v1/alerts/{alert_id}/ack"
+    def acknowledge(self, alert_id: UUID, recipient: str) -> str:
+        """The recipient's one-click acknowledgement page of an alert."""
+        token = self.ack_signer.token(alert_id, recipient)
+        return f"{self.notifications_url.rstrip('/')}/api/v1/ack/{token}"
 
     def alert(self, alert_id: UUID) -> str:
         """The alert with its history."""
@@ -202,14 +205,20 @@ def render_alert(
     *,
     trend: Sequence[TrendPoint],
     links: Links,
+    recipient: str,
 ) -> RenderedEmail:
-    """The email about one alert: opening, escalation, reminder, resolution or good news."""
+    """The email about one alert to one recipient: opening, escalation, reminder, resolution
+    or good news."""
+    is_problem = notification in (
+        NotificationKind.opened,
+        NotificationKind.escalated,
+        NotificationKind.reminder,
+    )
     context = {
         "alert": alert,
         "notification": notification.value,
         "headline": headline(alert, notification),
-        "is_problem": notification
-        in (NotificationKind.opened, NotificationKind.escalated, NotificationKind.reminder),
+        "is_problem": is_problem,
         "actual": format_number(alert.actual, alert.unit),
         "expected": format_number(alert.expected, alert.unit),
         "projected": format_number(alert.projected, alert.unit),
@@ -218,7 +227,7 @@ def render_alert(
         "opened": format_date(alert.opened_at),
         "state": STATE_LABELS[AlertState(alert.state)],
         "trend": list(trend),
-        "ack_url": links.acknowledge(alert.id),
+        "ack_url": links.acknowledge(alert.id, recipient) if is_problem else None,
         "alert_url": links.alert(alert.id),
         "post_value_url": links.post_value(alert.subject_id)
         if alert.subject_type == "indicator"

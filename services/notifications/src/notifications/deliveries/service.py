@@ -1,6 +1,6 @@
 """Turning a decided notification into delivery rows, and reading them back."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from uuid import UUID, uuid4
 
@@ -38,17 +38,24 @@ def channel_for(sent_in_last_hour: int, hourly_cap: int) -> Channel:
     return Channel.immediate if sent_in_last_hour < hourly_cap else Channel.digest
 
 
-async def render_for(
+async def email_writer(
     session: AsyncSession, alert: Alert, notification: NotificationKind, policy: Policy
-) -> RenderedEmail:
-    """The email about an alert, with the indicator's recent values when it has any."""
+) -> Callable[[str], RenderedEmail]:
+    """Writes the email about an alert to a recipient (each has links of their own), with the
+    indicator's recent values when it has any."""
     trend: list[TrendPoint] = []
     if alert.subject_type == "indicator":
         trend = [
             TrendPoint(v.period, format_number(v.value, alert.unit))
             for v in await recent_values(session, alert.subject_id)
         ]
-    return render_alert(alert, notification, trend=trend, links=policy.links)
+
+    def write(recipient: str) -> RenderedEmail:
+        return render_alert(
+            alert, notification, trend=trend, links=policy.links, recipient=recipient
+        )
+
+    return write
 
 
 async def notify(
@@ -67,7 +74,7 @@ async def notify(
         log.warning("alert has nobody to notify", alert_id=str(alert.id), kind=notification.value)
         return []
     now = policy.clock.now()
-    email = await render_for(session, shown or alert, notification, policy)
+    write = await email_writer(session, shown or alert, notification, policy)
     created = []
     for recipient in recipients:
         recent = await session.scalar(
@@ -80,6 +87,7 @@ async def notify(
             )
         )
         delivery_id = uuid4()
+        email = write(recipient.address)
         delivery = Delivery(
             id=delivery_id,
             alert_id=alert.id,
