@@ -2,6 +2,7 @@
 
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from uuid import uuid4
 
 from notifications.deliveries.email import render_digest
 from notifications.digests.service import DigestWindow, arrange, due_window, upcoming_window
@@ -53,3 +54,17 @@ def test_alerts_grouped_by_sector_worst_gap_first_with_their_status():
     assert email.subject == "[ЛО] Сводка уведомлений за 02.03.2024: новых 3, открытых 1, решённых 1"
     assert email.text.index("1. Здравоохранение") < email.text.index("3. Образование")
     assert email.text.index("Худшее") < email.text.index("Мягкое")
+
+
+def test_a_year_end_value_behind_and_below_target_is_one_line():
+    indicator = uuid4()
+    behind = sample_alert(subject_id=indicator, period="2023-Q4", family="status", kind="behind")
+    missed = sample_alert(subject_id=indicator, period="2023")
+    other_year = sample_alert(subject_id=indicator, period="2022")
+    other_indicator = sample_alert(period="2023")
+    content = arrange(
+        [missed, behind, other_year, other_indicator], WINDOW, "leningrad-oblast", "ЛО"
+    )
+    listed = [line.alert for sector in content.sectors for line in sector.lines]
+    assert sorted(map(id, listed)) == sorted(map(id, [behind, other_year, other_indicator]))
+    assert content.new == 3

@@ -9,7 +9,8 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from common.logging import get_logger
-from notifications.alerts.models import Alert, AlertKind, AlertState
+from notifications.alerts.models import FAMILY, Alert, AlertKind, AlertState
+from notifications.alerts.service import periods_closing_year
 from notifications.deliveries.email import (
     DigestContent,
     DigestLine,
@@ -93,10 +94,33 @@ def _worst_first(alert: Alert) -> tuple:
     return (alert.gap_percent is None, alert.gap_percent or 0, alert.opened_at)
 
 
+def one_per_problem(alerts: list[Alert]) -> list[Alert]:
+    """The alerts less each missed target whose year-end behind/at-risk alert is among them.
+
+    A year-end value below target is one problem told once (the missed target's alert is kept
+    but told to nobody); the digest says it once too.
+    """
+    year_end_status = {
+        (alert.subject_id, alert.period)
+        for alert in alerts
+        if alert.family == FAMILY[AlertKind.behind]
+    }
+    return [
+        alert
+        for alert in alerts
+        if alert.kind != AlertKind.target_missed.value
+        or not any(
+            (alert.subject_id, period) in year_end_status
+            for period in periods_closing_year(alert.period)
+        )
+    ]
+
+
 def arrange(alerts: list[Alert], window: DigestWindow, region: str, name: str) -> DigestContent:
-    """Group alerts by sector (in sector order), worst gap first within each."""
+    """Group alerts by sector (in sector order), worst gap first within each; one line for
+    one problem."""
     by_sector: dict[int | None, list[Alert]] = defaultdict(list)
-    for alert in alerts:
+    for alert in one_per_problem(alerts):
         by_sector[alert.sector_number].append(alert)
     sectors = []
     counts = {"new": 0, "open": 0, "resolved": 0}
