@@ -24,7 +24,7 @@ from tests.integration.notifications_fixtures import (
     service_settings,
     start_group_at_the_end,
 )
-from tests.support.infra import KAFKA_BOOTSTRAP_SERVERS
+from tests.support.infra import KAFKA_BOOTSTRAP_SERVERS, MAIL_API_URL
 from tests.support.services import RunningService
 
 API = "/api/v1"
@@ -79,8 +79,16 @@ class Pipeline:
 
 
 @asynccontextmanager
-async def pipeline(database_factory) -> AsyncIterator[Pipeline]:
-    """All three services, each on a fresh database with a consumer group of its own."""
+async def pipeline(
+    database_factory,
+    *,
+    notifications_clock: ManualClock | None = None,
+    mail_api_url: str = MAIL_API_URL,
+    **notifications_overrides: Any,
+) -> AsyncIterator[Pipeline]:
+    """All three services, each on a fresh database with a consumer group of its own; the
+    notifications service on `notifications_clock` (the wall clock if None) with its settings
+    overridden, its mail read from `mail_api_url`."""
     projects_db = await database_factory("projects")
     indicators_db = await database_factory("indicators")
     notifications_db = await database_factory("notifications")
@@ -108,13 +116,15 @@ async def pipeline(database_factory) -> AsyncIterator[Pipeline]:
     )
     # service_settings gives the service this test process's sender address, and the mailbox
     # reads only that: other notifications instances on the shared topics mail these recipients too.
-    notifications_settings = service_settings(notifications_db, outbox_poll_interval_seconds=0.2)
+    notifications_settings = service_settings(
+        notifications_db, outbox_poll_interval_seconds=0.2, **notifications_overrides
+    )
     async with AsyncExitStack() as stack:
         services = []
         for build, settings, clock in (
             (build_projects, projects_settings, projects_clock),
             (build_indicators, indicators_settings, indicators_clock),
-            (build_notifications, notifications_settings, None),
+            (build_notifications, notifications_settings, notifications_clock),
         ):
             service = RunningService(lambda b=build, s=settings, c=clock: b(s, c))
             stack.push_async_callback(service.stop)
@@ -123,7 +133,7 @@ async def pipeline(database_factory) -> AsyncIterator[Pipeline]:
             *services,
             projects_clock=projects_clock,
             notifications_group=notifications_settings.kafka_consumer_group,
-            mailbox=Mailbox(timeout=MAIL_TIMEOUT),
+            mailbox=Mailbox(mail_api_url, timeout=MAIL_TIMEOUT),
         )
 
 
@@ -189,6 +199,24 @@ async def seed_strategy(projects: httpx.AsyncClient) -> Strategy:
     )
     strategy.project_id = UUID(ok(project, 201)["id"])
     return strategy
+
+
+async def create_indicator(indicators: httpx.AsyncClient, strategy: Strategy) -> UUID:
+    """The strategy's annual % indicator (2023: 50, 2024: 60, tolerance 5 %), through the API."""
+    created = await indicators.post(
+        f"{API}/indicators",
+        json={
+            "project_id": str(strategy.project_id),
+            "name": INDICATOR_NAME,
+            "unit": "%",
+            "direction": "higher_is_better",
+            "frequency": "annual",
+            "targets": {"2023": 50, "2024": 60},
+            "tolerance_percent": 5,
+        },
+    )
+    strategy.indicator_id = UUID(ok(created, 201)["id"])
+    return strategy.indicator_id
 
 
 async def indicators_know_project(indicators: httpx.AsyncClient, strategy: Strategy) -> None:

@@ -3,7 +3,6 @@ SMTP sink, driven only through the public HTTP APIs; what reaches the inboxes is
 
 import asyncio
 from datetime import timedelta
-from uuid import UUID
 
 import pytest
 
@@ -11,6 +10,7 @@ from tests.e2e.pipeline_fixtures import (
     API,
     INDICATOR_NAME,
     REGION_NAME,
+    create_indicator,
     indicators_know_project,
     ok,
     pipeline,
@@ -39,19 +39,7 @@ async def test_a_missed_target_is_told_once_per_recipient_and_its_resolution_onc
         ):
             strategy = await seed_strategy(projects)
             await indicators_know_project(indicators, strategy)
-            created = await indicators.post(
-                f"{API}/indicators",
-                json={
-                    "project_id": str(strategy.project_id),
-                    "name": INDICATOR_NAME,
-                    "unit": "%",
-                    "direction": "higher_is_better",
-                    "frequency": "annual",
-                    "targets": {"2023": 50, "2024": 60},
-                    "tolerance_percent": 5,
-                },
-            )
-            strategy.indicator_id = UUID(ok(created, 201)["id"])
+            await create_indicator(indicators, strategy)
             # No API lists the notifications read models of projects and indicators.
             await known_to(services.notifications, strategy)
             recipients = (strategy.department_email, strategy.coordinator_email)

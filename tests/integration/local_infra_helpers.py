@@ -11,7 +11,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import httpx
 
@@ -96,6 +96,11 @@ class PrivateMailSink:
                 return False
 
         await eventually(ready, "the private mailsink to answer", timeout=30)
+
+    async def set_chaos(self, triggers: dict[str, Any]) -> None:
+        """Replace its chaos triggers (Mailpit's format); {} makes it accept everything again."""
+        async with httpx.AsyncClient(base_url=self.api_url) as client:
+            (await client.put("/api/v1/chaos", json=triggers)).raise_for_status()
 
     async def stop(self) -> None:
         """Stop the sink gracefully and wait for it."""

@@ -2,11 +2,9 @@
 refusals fail visibly. A private mail sink of the local stack (own ports, chaos triggers) plays
 the mail server, so the shared sink's behaviour is never changed."""
 
-import httpx
 import pytest
 
 from common.events import TargetMissed
-from tests.integration.local_infra_helpers import PrivateMailSink
 from tests.integration.notifications_fixtures import (
     EventSource,
     Mailbox,
@@ -19,11 +17,6 @@ from tests.integration.notifications_fixtures import (
 )
 
 pytestmark = pytest.mark.integration
-
-
-async def set_chaos(sink: PrivateMailSink, triggers: dict) -> None:
-    async with httpx.AsyncClient(base_url=sink.api_url) as client:
-        (await client.put("/api/v1/chaos", json=triggers)).raise_for_status()
 
 
 async def deliveries(service, **params) -> list[dict]:
@@ -43,7 +36,7 @@ async def test_temporary_refusals_and_an_outage_are_retried_and_delivered_once(
     recipients = [*world.department_emails, world.coordinator_email]
 
     await sink.start()
-    await set_chaos(sink, {"Recipient": {"ErrorCode": 451, "Probability": 100}})
+    await sink.set_chaos({"Recipient": {"ErrorCode": 451, "Probability": 100}})
     async with EventSource(source_db) as source, notifications_service(settings) as service:
         await source.publish(*world.directory_events())
         await known_to(service, world)
@@ -102,7 +95,7 @@ async def _all_with_status(service, status: str, recipients: list[str]) -> list[
 async def test_a_permanent_refusal_fails_the_delivery_visibly(database_factory, sink):
     source_db = await database_factory("projects")
     await sink.start()
-    await set_chaos(sink, {"Recipient": {"ErrorCode": 550, "Probability": 100}})
+    await sink.set_chaos({"Recipient": {"ErrorCode": 550, "Probability": 100}})
     settings = service_settings(
         await database_factory("notifications"),
         smtp=smtp_settings("127.0.0.1", sink.smtp_port),
