@@ -38,6 +38,13 @@ REGION_NAME = "Ленинградская область"
 # in every consumer's queue, so an email may take minutes on a busy machine.
 MAIL_TIMEOUT = 600.0
 INDICATOR_NAME = "Доля школ, подключённых к высокоскоростному интернету"
+# Long enough for a stray extra email to arrive on a loaded machine before counting again.
+SETTLE_SECONDS = 8
+
+
+def subjects(messages: list[dict]) -> list[str]:
+    """The Subject of each message."""
+    return [m["Subject"] for m in messages]
 
 
 def ok(response: httpx.Response, status: int = 200) -> dict[str, Any]:

@@ -10,22 +10,17 @@ from tests.e2e.pipeline_fixtures import (
     API,
     INDICATOR_NAME,
     REGION_NAME,
+    SETTLE_SECONDS,
     create_indicator,
     indicators_know_project,
     ok,
     pipeline,
     seed_strategy,
+    subjects,
 )
 from tests.integration.notifications_fixtures import eventually, header, known_to
 
 pytestmark = pytest.mark.e2e
-
-# Long enough for a stray second email to arrive on a loaded machine before counting again.
-SETTLE_SECONDS = 8
-
-
-def subjects(messages: list[dict]) -> list[str]:
-    return [m["Subject"] for m in messages]
 
 
 async def test_a_missed_target_is_told_once_per_recipient_and_its_resolution_once(

@@ -14,23 +14,19 @@ from tests.e2e.pipeline_fixtures import (
     API,
     INDICATOR_NAME,
     REGION_NAME,
+    SETTLE_SECONDS,
     create_indicator,
     indicators_know_project,
     ok,
     pipeline,
     seed_strategy,
+    subjects,
 )
 from tests.integration.notifications_fixtures import eventually, header, known_to, smtp_settings
 
 pytestmark = pytest.mark.e2e
 
-# Long enough for a stray extra email to arrive on a loaded machine before counting again.
-SETTLE_SECONDS = 8
 ACK_LINK = re.compile(r"https?://\S+/api/v1/ack/\S+")
-
-
-def subjects(messages: list[dict]) -> list[str]:
-    return [m["Subject"] for m in messages]
 
 
 async def test_reminders_the_digest_and_the_emailed_acknowledgement_follow_the_clock(
