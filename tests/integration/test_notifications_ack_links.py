@@ -74,6 +74,8 @@ async def test_the_emailed_link_acknowledges_the_alert_as_its_recipient(database
 
     assert path != coordinator_path  # each recipient has a link of their own
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert page.headers["cache-control"] == "no-store"
+    assert page.headers["referrer-policy"] == "no-referrer"
     assert world.indicator_name in page.text and "Целевое значение не достигнуто" in page.text
     assert '<form method="post">' in page.text and "факт 41 %, план 50 %" in page.text
     assert after_page["state"] == "open"  # opening the link (a mail scanner does) changes nothing

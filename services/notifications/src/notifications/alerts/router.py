@@ -124,8 +124,12 @@ class _LinkRefused(Exception):
         self.response = response
 
 
+# The token in the address is the recipient's permission: never cached, never passed on.
+_PAGE_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+
+
 def _page(status_code: int, title: str, **parts) -> HTMLResponse:
-    return HTMLResponse(ack_page(title, **parts), status_code=status_code)
+    return HTMLResponse(ack_page(title, **parts), status_code=status_code, headers=_PAGE_HEADERS)
 
 
 def _grant(request: Request, token: str) -> AckGrant:
