@@ -6,7 +6,13 @@ from uuid import uuid4
 
 from notifications.deliveries.email import render_digest
 from notifications.digests.service import DigestWindow, arrange, due_window, upcoming_window
-from tests.unit.notifications_samples import OPENED, milestone_alert, sample_alert, sample_links
+from tests.unit.notifications_samples import (
+    OPENED,
+    SIGNER,
+    milestone_alert,
+    sample_alert,
+    sample_links,
+)
 
 AT = time(6, 0)
 WINDOW = DigestWindow(
@@ -50,10 +56,18 @@ def test_alerts_grouped_by_sector_worst_gap_first_with_their_status():
     assert content.sectors[0].lines[0].headline == "Показатель вернулся к плану"
     assert (content.new, content.still_open, content.resolved) == (3, 1, 1)
 
-    email = render_digest(content, links=sample_links("http://n", "http://i"))
+    email = render_digest(
+        content, links=sample_links("http://n", "http://i"), recipient="coord@gov.example.ru"
+    )
     assert email.subject == "[ЛО] Сводка уведомлений за 02.03.2024: новых 3, открытых 1, решённых 1"
     assert email.text.index("1. Здравоохранение") < email.text.index("3. Образование")
     assert email.text.index("Худшее") < email.text.index("Мягкое")
+    # Each open problem can be taken up from the digest, as its recipient; the resolved cannot.
+    links = [w for w in email.text.split() if w.startswith("http://n/api/v1/ack/")]
+    grants = [SIGNER.grant(link.removeprefix("http://n/api/v1/ack/")) for link in links]
+    assert [g.alert_id for g in grants] == [worst.id, old.id, mild.id, milestone.id]
+    assert {g.recipient for g in grants} == {"coord@gov.example.ru"}
+    assert all(f'<a href="{link}">Принять в работу</a>' in email.html for link in links)
 
 
 def test_a_year_end_value_behind_and_below_target_is_one_line():

@@ -281,13 +281,20 @@ def digest_subject(content: DigestContent) -> str:
     )
 
 
-def render_digest(content: DigestContent, *, links: Links) -> RenderedEmail:
-    """The daily digest email."""
+def render_digest(content: DigestContent, *, links: Links, recipient: str) -> RenderedEmail:
+    """The daily digest email to one recipient; each open problem with its acknowledgement
+    link."""
     context = {
         "digest": content,
         "day": format_date(content.day),
         "labels": {"new": "новое", "open": "открыто", "resolved": "решено"},
         "links": links,
+        "ack_urls": {
+            line.alert.id: links.acknowledge(line.alert.id, recipient)
+            for sector in content.sectors
+            for line in sector.lines
+            if line.alert.state == AlertState.open.value and line.alert.family != "news"
+        },
     }
     return RenderedEmail(
         subject=digest_subject(content),

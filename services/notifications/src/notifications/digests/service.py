@@ -231,7 +231,7 @@ async def compose(
         return None
     name = await region_name(session, target.region) or alerts[0].region_name
     content = arrange(alerts, window, target.region, name)
-    return content, render_digest(content, links=policy.links)
+    return content, render_digest(content, links=policy.links, recipient=target.recipient)
 
 
 def dedup_key(target: DigestTarget, day: date) -> str:
