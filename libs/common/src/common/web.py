@@ -63,6 +63,10 @@ class AnonymousRouter(APIRouter):
     """
 
 
+# The path parameter that carries a credential, never written to the logs.
+SECRET_PATH_PARAMETER = "{token}"
+
+
 class RequestContextMiddleware:
     """Binds a request id to logs, echoes it back, times the request for /metrics."""
 
@@ -99,7 +103,9 @@ class RequestContextMiddleware:
                     log.info(
                         "http request",
                         method=scope["method"],
-                        path=scope["path"],
+                        # A token in the path is a credential (an emailed link's): logs keep
+                        # the route, not the token.
+                        path=template if SECRET_PATH_PARAMETER in template else scope["path"],
                         status=status,
                         duration_ms=round(elapsed * 1000, 2),
                     )
