@@ -76,6 +76,9 @@ async def test_the_emailed_link_acknowledges_the_alert_as_its_recipient(database
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert page.headers["cache-control"] == "no-store"
     assert page.headers["referrer-policy"] == "no-referrer"
+    assert page.headers["content-security-policy"] == (
+        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"
+    )
     assert world.indicator_name in page.text and "Целевое значение не достигнуто" in page.text
     assert '<form method="post">' in page.text and "факт 41 %, план 50 %" in page.text
     assert after_page["state"] == "open"  # opening the link (a mail scanner does) changes nothing

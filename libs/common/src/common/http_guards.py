@@ -74,7 +74,9 @@ class HttpGuardsMiddleware:
                 started = True
                 headers = message.setdefault("headers", [])
                 headers.extend(SECURITY_HEADERS)
-                if not scope["path"].startswith(DOCS_PATHS):
+                # A page for people (an emailed link's) brings a policy of its own.
+                own_policy = any(name.lower() == API_CSP[0] for name, _ in headers)
+                if not own_policy and not scope["path"].startswith(DOCS_PATHS):
                     headers.append(API_CSP)
             await send(message)
 

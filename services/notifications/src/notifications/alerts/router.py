@@ -124,8 +124,14 @@ class _LinkRefused(Exception):
         self.response = response
 
 
-# The token in the address is the recipient's permission: never cached, never passed on.
-_PAGE_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+# The token in the address is the recipient's permission: the page is never cached (and, as
+# every answer, sent with `Referrer-Policy: no-referrer` by the HTTP guards). Its inline styles
+# and its form are all it may use.
+_PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+    "form-action 'self'; frame-ancestors 'none'",
+}
 
 
 def _page(status_code: int, title: str, **parts) -> HTMLResponse:
