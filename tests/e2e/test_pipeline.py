@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 
+from common.messaging.models import OutboxMessage
 from tests.e2e.pipeline_fixtures import (
     API,
     INDICATOR_NAME,
@@ -18,7 +19,7 @@ from tests.e2e.pipeline_fixtures import (
     seed_strategy,
     subjects,
 )
-from tests.integration.notifications_fixtures import eventually, header, known_to
+from tests.integration.notifications_fixtures import eventually, header, known_to, redeliver
 
 pytestmark = pytest.mark.e2e
 
@@ -54,10 +55,16 @@ async def test_a_missed_target_is_told_once_per_recipient_and_its_resolution_onc
             assert "Проект: Цифровая школа" in department_opening["Text"]
             assert "Ответственный орган: КЦР ЛО" in department_opening["Text"]
 
-            # 2. The same value again, then a restart of the notifications service: nothing more.
+            # 2. The same value again, every record about the indicator redelivered byte for byte,
+            # then a restart of the notifications service: nothing more.
             ok(await indicators.post(measurements, json=below), 201)
+            redelivered = await redeliver(
+                services.indicators.app.state.sessions,
+                OutboxMessage.key == str(strategy.indicator_id),
+            )
             await services.restart_notifications()
             await asyncio.sleep(SETTLE_SECONDS)
+            assert redelivered >= 4  # created, value recorded, behind, target missed …
             for recipient in recipients:
                 assert len(await mailbox.messages_to(recipient)) == 1
 

@@ -121,21 +121,32 @@ class EventSource:
 
     async def redeliver(self, event_id: UUID) -> None:
         """Send an already published record again, byte for byte (same CloudEvents id)."""
-        async with self._sessions() as session:
-            row = (
-                await session.exec(select(OutboxMessage).where(OutboxMessage.event_id == event_id))
-            ).scalar_one()
-        producer = AIOKafkaProducer(bootstrap_servers=KAFKA_BOOTSTRAP_SERVERS)
-        await producer.start()
-        try:
+        sent = await redeliver(self._sessions, OutboxMessage.event_id == event_id)
+        assert sent == 1, f"event {event_id} is not in the outbox"
+
+
+async def redeliver(sessions: Any, *criteria: Any) -> int:
+    """Send the outbox records matching `criteria` again, byte for byte (same CloudEvents ids),
+    from a producing service's database; how many were sent."""
+    async with sessions() as session:
+        rows = (
+            (await session.exec(select(OutboxMessage).where(*criteria).order_by(OutboxMessage.seq)))
+            .scalars()
+            .all()
+        )
+    producer = AIOKafkaProducer(bootstrap_servers=KAFKA_BOOTSTRAP_SERVERS)
+    await producer.start()
+    try:
+        for row in rows:
             await producer.send_and_wait(
                 row.topic,
                 value=json.dumps(row.payload, ensure_ascii=False).encode(),
                 key=row.key.encode(),
                 headers=encode_headers(row.headers),
             )
-        finally:
-            await producer.stop()
+    finally:
+        await producer.stop()
+    return len(rows)
 
 
 # The topics are shared: the running stack's notifications service (and any other test's) also
