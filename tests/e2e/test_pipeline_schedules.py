@@ -3,9 +3,7 @@ acknowledgement on a controllable clock; a mail server answering 451 then 550. T
 services in-process, real Kafka and PostgreSQL, real SMTP sinks; driven through the HTTP APIs."""
 
 import asyncio
-import re
 from datetime import UTC, datetime, timedelta
-from urllib.parse import urlsplit
 
 import pytest
 
@@ -22,11 +20,15 @@ from tests.e2e.pipeline_fixtures import (
     seed_strategy,
     subjects,
 )
-from tests.integration.notifications_fixtures import eventually, header, known_to, smtp_settings
+from tests.integration.notifications_fixtures import (
+    ack_path,
+    eventually,
+    header,
+    known_to,
+    smtp_settings,
+)
 
 pytestmark = pytest.mark.e2e
-
-ACK_LINK = re.compile(r"https?://\S+/api/v1/ack/\S+")
 
 
 async def test_reminders_the_digest_and_the_emailed_acknowledgement_follow_the_clock(
@@ -73,8 +75,7 @@ async def test_reminders_the_digest_and_the_emailed_acknowledgement_follow_the_c
             reminder = reminded[1]
 
             # The reminder's link takes it up; a week later nothing more comes.
-            [link] = ACK_LINK.findall(reminder["Text"])
-            path = urlsplit(link).path
+            path = ack_path(reminder)
             acknowledged = await browser.post(path, data={"comment": "Уточняем данные школ"})
             clock.advance(timedelta(days=7))
             # The coordinator's next digest proves the schedulers ran past the reminder time.

@@ -3,6 +3,7 @@ outbox, running the service in-process, and reading the real SMTP sink's Mailpit
 
 import asyncio
 import json
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -10,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 from uuid import UUID, uuid4
 
 import asyncpg
@@ -398,3 +400,13 @@ def pending_delivery(recipient: str, subject: str = "Проверка") -> Deliv
         created_at=now,
         due_at=now,
     )
+
+
+ACK_LINK = re.compile(r"https?://\S+/api/v1/ack/\S+")
+
+
+def ack_path(message: dict) -> str:
+    """The path of the one acknowledgement link in an email's text (and its HTML)."""
+    [link] = ACK_LINK.findall(message["Text"])
+    assert f'href="{link}"' in message["HTML"]
+    return urlsplit(link).path

@@ -1,8 +1,6 @@
 """The acknowledgement link in an email: a page that shows the alert, a form that takes it up."""
 
-import re
 from datetime import UTC, datetime, timedelta
-from urllib.parse import urlsplit
 
 import pytest
 
@@ -12,21 +10,13 @@ from tests.integration.notifications_fixtures import (
     EventSource,
     Mailbox,
     World,
+    ack_path,
     known_to,
     notifications_service,
     service_settings,
 )
 
 pytestmark = pytest.mark.integration
-
-ACK_LINK = re.compile(r"https?://\S+/api/v1/ack/\S+")
-
-
-def ack_path(message: dict) -> str:
-    """The path of the one acknowledgement link in an email's text."""
-    [link] = ACK_LINK.findall(message["Text"])
-    assert f'href="{link}"' in message["HTML"]
-    return urlsplit(link).path
 
 
 def forged(path: str) -> str:

@@ -119,11 +119,6 @@ _LINK_RESPONSES = {
 }
 
 
-class _LinkRefused(Exception):
-    def __init__(self, response: HTMLResponse) -> None:
-        self.response = response
-
-
 # The token in the address is the recipient's permission: the page is never cached (and, as
 # every answer, sent with `Referrer-Policy: no-referrer` by the HTTP guards). Its inline styles
 # and its form are all it may use.
@@ -138,23 +133,21 @@ def _page(status_code: int, title: str, **parts) -> HTMLResponse:
     return HTMLResponse(ack_page(title, **parts), status_code=status_code, headers=_PAGE_HEADERS)
 
 
-def _grant(request: Request, token: str) -> AckGrant:
+def _grant(request: Request, token: str) -> AckGrant | HTMLResponse:
     """What the link allows, or the page saying why it does not work."""
     try:
         return request.app.state.policy.links.ack_signer.grant(token)
     except ExpiredAckLink:
-        raise _LinkRefused(
-            _page(
-                410,
-                "Срок действия ссылки истёк",
-                message="Воспользуйтесь ссылкой из последнего письма-напоминания или "
-                "подтвердите уведомление через API.",
-            )
-        ) from None
+        return _page(
+            410,
+            "Срок действия ссылки истёк",
+            message="Воспользуйтесь ссылкой из последнего письма-напоминания или "
+            "подтвердите уведомление через API.",
+        )
     except InvalidAckLink:
-        raise _LinkRefused(
-            _page(404, "Ссылка недействительна", message="Проверьте, что она скопирована целиком.")
-        ) from None
+        return _page(
+            404, "Ссылка недействительна", message="Проверьте, что она скопирована целиком."
+        )
 
 
 _UNKNOWN_ALERT = "Уведомление не найдено"
@@ -179,10 +172,9 @@ def _state_page(alert: Alert, status_code: int = 200) -> HTMLResponse:
 )
 async def acknowledgement_page(token: str, request: Request, uow: UnitOfWorkDep) -> HTMLResponse:
     """The alert and, while it is open, a form to take it up; opening it changes nothing."""
-    try:
-        grant = _grant(request, token)
-    except _LinkRefused as refused:
-        return refused.response
+    grant = _grant(request, token)
+    if isinstance(grant, HTMLResponse):
+        return grant
     alert = await uow.session.get(Alert, grant.alert_id)
     return _state_page(alert) if alert else _page(404, _UNKNOWN_ALERT)
 
@@ -209,10 +201,9 @@ async def acknowledge_by_link(
     comment: Annotated[str, Form(description="What is being done")] = "",
 ) -> HTMLResponse | RedirectResponse:
     """Acknowledge as the link's recipient, then show the page again (post/redirect/get)."""
-    try:
-        grant = _grant(request, token)
-    except _LinkRefused as refused:
-        return refused.response
+    grant = _grant(request, token)
+    if isinstance(grant, HTMLResponse):
+        return grant
     try:
         data = AckRequest(comment=comment.strip() or None)
     except ValidationError:

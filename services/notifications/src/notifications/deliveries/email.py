@@ -293,7 +293,7 @@ def render_digest(content: DigestContent, *, links: Links, recipient: str) -> Re
             line.alert.id: links.acknowledge(line.alert.id, recipient)
             for sector in content.sectors
             for line in sector.lines
-            if line.alert.state == AlertState.open.value and line.alert.family != "news"
+            if line.alert.state == AlertState.open.value
         },
     }
     return RenderedEmail(

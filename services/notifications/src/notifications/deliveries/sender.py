@@ -139,8 +139,6 @@ class DeliverySender(PeriodicWorker):
         self._max_attempts = max_attempts
         self._smtp_idle = smtp_idle
         self._client: aiosmtplib.SMTP | None = None
-        # Whether the attempt in hand went over a connection kept from an earlier message.
-        self._reused = False
         self._client_used_at = 0.0
         self._gauges_at: float | None = None
         self._envelope_sender = parseaddr(smtp.sender)[1] or smtp.sender
@@ -207,33 +205,29 @@ class DeliverySender(PeriodicWorker):
             # A header the email library refuses (such as a line break in it): no server will
             # ever take this message, and it must not hold up the others.
             return unsendable("the message cannot be built", exc)
-        outcome = await self._hand_over(delivery, wire)
-        if not outcome.answered and self._reused:
-            outcome = await self._hand_over(delivery, wire)
+        try:
+            recipient = envelope_address(delivery.recipient)
+        except ValueError as exc:
+            # A non-ASCII mailbox name, a domain IDNA refuses: no server will ever take it.
+            return unsendable("the address cannot be sent to", exc)
+        reused = self._client is not None
+        outcome = await self._hand_over(recipient, wire)
+        if not outcome.answered and reused:
+            outcome = await self._hand_over(recipient, wire)
         return outcome
 
-    async def _hand_over(self, delivery: Delivery, wire: bytes) -> SmtpOutcome:
-        self._reused = self._client is not None
+    async def _hand_over(self, recipient: str, wire: bytes) -> SmtpOutcome:
         try:
             if self._client is None:
                 self._client = await self._connect()
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
-            self._reused = False
             return session_outcome(exc)
         try:
-            await self._client.sendmail(
-                self._envelope_sender, [envelope_address(delivery.recipient)], wire
-            )
+            await self._client.sendmail(self._envelope_sender, [recipient], wire)
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
             # After a refusal the session state is unclear; a fresh one is cheap.
             await self._disconnect()
             return outcome_of(exc)
-        except ValueError as exc:
-            # An address that cannot be written in the envelope (a non-ASCII mailbox name, a
-            # domain IDNA refuses): the session is left mid-transaction, and it will never do.
-            await self._disconnect()
-            self._reused = False
-            return unsendable("the address cannot be sent to", exc)
         self._client_used_at = time.monotonic()
         return SmtpOutcome(True, 250, "OK", True)
 
