@@ -318,6 +318,20 @@ async def test_a_backlog_is_applied_in_batches_each_event_once(database_factory)
     assert await _transactions_behind(consumer_db, subjects) < len(events)
 
 
+async def test_a_fetch_spanning_partitions_commits_them_together(database_factory):
+    # Sixty keys land on every partition of the topic (all but certainly).
+    events = [department() for _ in range(60)]
+    subjects = {str(e.department_id) for e in events}
+    consumer_db, _, partitions, runner = await _backlog(database_factory, events)
+    assert partitions > 1
+
+    async with running(runner):
+        await wait_until(lambda: _effects_are(consumer_db, subjects, (60, 60)))
+
+    # One transaction per partition would be `partitions` at least.
+    assert await _transactions_behind(consumer_db, subjects) < partitions
+
+
 async def test_an_event_delivered_twice_within_one_batch_is_applied_once(database_factory):
     events = [department() for _ in range(20)]
     subjects = {str(e.department_id) for e in events}
