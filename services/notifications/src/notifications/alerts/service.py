@@ -7,7 +7,7 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import event, or_, select
+from sqlalchemy import bindparam, event, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -354,11 +354,28 @@ async def _close(
     await _record(session, alert, envelope, Effect.resolved, now)
 
 
-def _periods_resolved_by(kind: AlertKind | Resolution | None, period: str):
-    """A year's target met settles that year's sub-periods too; other events their own period."""
-    if kind == AlertKind.target_met and "-" not in period:
-        return or_(Alert.period == period, Alert.period.startswith(f"{period}-"))
-    return Alert.period == period
+# Built once: composing a statement from the model's columns costs more CPU than running it,
+# and a consumer resolves for nearly every event it applies.
+_SUBJECT_ALERTS = select(Alert).where(Alert.subject_id == bindparam("subject_id")).with_for_update()
+_PERIOD_ALERTS = _SUBJECT_ALERTS.where(Alert.period == bindparam("period"))
+_YEAR_ALERTS = _SUBJECT_ALERTS.where(
+    or_(Alert.period == bindparam("period"), Alert.period.startswith(bindparam("sub_periods")))
+)
+
+
+def _alerts_resolved_by(facts: AlertFacts, kind: AlertKind | Resolution | None):
+    """The locking read of the alerts an event may settle, with its parameters.
+
+    A year's target met settles that year's sub-periods too; other indicator events their own
+    period; a milestone's events every alert of the milestone.
+    """
+    params: dict[str, Any] = {"subject_id": facts.subject_id}
+    if facts.subject_type != SubjectType.indicator:
+        return _SUBJECT_ALERTS, params
+    params["period"] = facts.period
+    if kind == AlertKind.target_met and "-" not in facts.period:
+        return _YEAR_ALERTS, {**params, "sub_periods": f"{facts.period}-"}
+    return _PERIOD_ALERTS, params
 
 
 async def resolve(
@@ -381,10 +398,8 @@ async def resolve(
     """
     now = policy.clock.now()
     # One read serves both outcomes: the open problems to resolve, or the news already known.
-    query = select(Alert).where(Alert.subject_id == facts.subject_id)
-    if facts.subject_type == SubjectType.indicator:
-        query = query.where(_periods_resolved_by(resolved_by, facts.period))
-    alerts = list((await session.exec(query.with_for_update())).scalars().all())
+    query, params = _alerts_resolved_by(facts, resolved_by)
+    alerts = list((await session.exec(query, params=params)).scalars().all())
     open_alerts = [
         alert
         for alert in alerts
