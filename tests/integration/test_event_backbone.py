@@ -270,7 +270,9 @@ async def test_poison_and_malformed_records_go_to_the_dlt_and_the_next_is_proces
     assert await count_effects(dsn(consumer_db), {str(poison.department_id)}) == (0, 0)
 
 
-async def _backlog(database_factory, events: list[DepartmentUpserted], copies: int = 1):
+async def _backlog(
+    database_factory, events: list[DepartmentUpserted], copies: int = 1, max_batch: int = 50
+):
     """A consumer database and a topic already holding `events` (each record `copies` times in
     a row, as a producer's retry would leave it), and a runner reading it from the start: the
     runner meets the whole backlog in its first fetches."""
@@ -290,46 +292,66 @@ async def _backlog(database_factory, events: list[DepartmentUpserted], copies: i
     finally:
         await producer.stop()
     runner = effects_runner(
-        consumer_db, f"test-{uuid4().hex}", topic=topic, auto_offset_reset="earliest"
+        consumer_db,
+        f"test-{uuid4().hex}",
+        topic=topic,
+        auto_offset_reset="earliest",
+        max_batch=max_batch,
     )
     return consumer_db, topic, partitions, runner
 
 
-async def _transactions_behind(db: str, subjects: set[str]) -> int:
-    """How many transactions wrote the effects of these subjects (rows of one share an xmin)."""
+async def _effects_per_transaction(db: str, subjects: set[str]) -> list[int]:
+    """How many of these subjects' effects each transaction wrote (rows of one share an xmin)."""
     conn = await asyncpg.connect(dsn(db))
     try:
-        return await conn.fetchval(
-            "SELECT count(DISTINCT xmin::text) FROM effects WHERE subject = ANY($1::text[])",
+        rows = await conn.fetch(
+            "SELECT count(*) FROM effects WHERE subject = ANY($1::text[]) GROUP BY xmin::text",
             list(subjects),
         )
+        return [row[0] for row in rows]
     finally:
         await conn.close()
 
 
-async def test_a_backlog_is_applied_in_batches_each_event_once(database_factory):
-    events = [department() for _ in range(60)]
+async def _transactions_behind(db: str, subjects: set[str]) -> int:
+    """How many transactions wrote the effects of these subjects."""
+    return len(await _effects_per_transaction(db, subjects))
+
+
+async def _apply_backlog(database_factory, count: int, max_batch: int) -> tuple[list[int], int]:
+    """A backlog of `count` events applied once each: effects per transaction, and partitions."""
+    events = [department() for _ in range(count)]
     subjects = {str(e.department_id) for e in events}
-    consumer_db, _, _, runner = await _backlog(database_factory, events)
+    consumer_db, _, partitions, runner = await _backlog(
+        database_factory, events, max_batch=max_batch
+    )
 
     async with running(runner):
-        await wait_until(lambda: _effects_are(consumer_db, subjects, (60, 60)))
+        await wait_until(lambda: _effects_are(consumer_db, subjects, (count, count)))
 
-    assert await _transactions_behind(consumer_db, subjects) < len(events)
+    return await _effects_per_transaction(consumer_db, subjects), partitions
+
+
+async def test_a_backlog_is_applied_in_batches_each_event_once(database_factory):
+    transactions, _ = await _apply_backlog(database_factory, 60, max_batch=50)
+
+    assert len(transactions) < 60
 
 
 async def test_a_fetch_spanning_partitions_commits_them_together(database_factory):
     # Sixty keys land on every partition of the topic (all but certainly).
-    events = [department() for _ in range(60)]
-    subjects = {str(e.department_id) for e in events}
-    consumer_db, _, partitions, runner = await _backlog(database_factory, events)
+    transactions, partitions = await _apply_backlog(database_factory, 60, max_batch=200)
+
     assert partitions > 1
-
-    async with running(runner):
-        await wait_until(lambda: _effects_are(consumer_db, subjects, (60, 60)))
-
     # One transaction per partition would be `partitions` at least.
-    assert await _transactions_behind(consumer_db, subjects) < partitions
+    assert len(transactions) < partitions
+
+
+async def test_no_transaction_applies_more_records_than_the_batch_limit(database_factory):
+    transactions, _ = await _apply_backlog(database_factory, 60, max_batch=10)
+
+    assert max(transactions) <= 10
 
 
 async def test_an_event_delivered_twice_within_one_batch_is_applied_once(database_factory):

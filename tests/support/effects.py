@@ -73,6 +73,7 @@ def effects_runner(
     topic: str | None = None,
     bootstrap_servers: str = KAFKA_BOOTSTRAP_SERVERS,
     auto_offset_reset: str = "latest",
+    max_batch: int = 50,
 ) -> ConsumerRunner:
     """A consumer runner applying DepartmentUpserted events as effects rows."""
     return ConsumerRunner(
@@ -84,6 +85,7 @@ def effects_runner(
         auto_offset_reset=auto_offset_reset,
         max_attempts=2,
         max_backoff=0.2,
+        max_batch=max_batch,
     )
 
 

@@ -43,6 +43,17 @@ class ServiceSettings(BaseSettings):
             "held every event a few hundred milliseconds behind"
         ),
     )
+    kafka_consumer_batch_max: int = Field(
+        50,
+        ge=1,
+        le=1000,
+        description=(
+            "The most records the consumer applies in one transaction. Larger batches catch up "
+            "a backlog with fewer commits, but each of their records waits for the whole batch "
+            "to commit: at 100 measurements/s, a limit of 200 held the alert emails' p99 near "
+            "400 ms, one of 40 near 230 ms"
+        ),
+    )
     log_level: str = "INFO"
     log_json: bool = True
 

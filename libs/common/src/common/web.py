@@ -158,6 +158,7 @@ def create_app(
                     auto_offset_reset=settings.kafka_auto_offset_reset,
                     max_attempts=settings.consumer_max_attempts,
                     max_backoff=settings.consumer_max_backoff_seconds,
+                    max_batch=settings.kafka_consumer_batch_max,
                     consumer_options={"fetch_max_wait_ms": settings.kafka_fetch_max_wait_ms},
                 )
             )

@@ -93,6 +93,7 @@ class ConsumerRunner:
         auto_offset_reset: str = "earliest",
         max_attempts: int = 3,
         max_backoff: float = 30.0,
+        max_batch: int = 50,
         consumer_options: dict[str, Any] | None = None,
     ) -> None:
         self.name = name
@@ -107,6 +108,7 @@ class ConsumerRunner:
         self._auto_offset_reset = auto_offset_reset
         self._max_attempts = max_attempts
         self._max_backoff = max_backoff
+        self._max_batch = max_batch
         self._consumer_options = consumer_options or {}
         self._stopping = asyncio.Event()
         self.ready = asyncio.Event()
@@ -152,7 +154,7 @@ class ConsumerRunner:
 
     async def _consume(self, consumer: AIOKafkaConsumer, producer) -> None:
         while not self._stopping.is_set():
-            batches = await consumer.getmany(timeout_ms=500, max_records=200)
+            batches = await consumer.getmany(timeout_ms=500, max_records=self._max_batch)
             if not self.ready.is_set() and consumer.assignment():
                 # Resolve every start position first: with `latest`, a position resolved only
                 # at the next fetch would skip what is published once the runner says ready.
