@@ -12,7 +12,7 @@ from uuid import uuid4
 import asyncpg
 import pytest
 import structlog
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from common.db import UnitOfWork, create_engine, session_factory
 from common.events import PROJECTS_TOPIC, DepartmentUpserted
@@ -271,7 +271,7 @@ async def test_poison_and_malformed_records_go_to_the_dlt_and_the_next_is_proces
 
 
 async def _backlog(
-    database_factory, events: list[DepartmentUpserted], copies: int = 1, max_batch: int = 50
+    database_factory, events: list[DepartmentUpserted], copies: int = 1, **runner_options
 ):
     """A consumer database and a topic already holding `events` (each record `copies` times in
     a row, as a producer's retry would leave it), and a runner reading it from the start: the
@@ -296,7 +296,7 @@ async def _backlog(
         f"test-{uuid4().hex}",
         topic=topic,
         auto_offset_reset="earliest",
-        max_batch=max_batch,
+        **runner_options,
     )
     return consumer_db, topic, partitions, runner
 
@@ -352,6 +352,26 @@ async def test_no_transaction_applies_more_records_than_the_batch_limit(database
     transactions, _ = await _apply_backlog(database_factory, 60, max_batch=10)
 
     assert max(transactions) <= 10
+
+
+async def test_a_stopped_consumer_leaves_what_it_applied_committed(database_factory):
+    events = [department() for _ in range(20)]
+    subjects = {str(e.department_id) for e in events}
+    # Commits are due only once a minute: the stop alone must commit what was applied.
+    consumer_db, topic, partitions, runner = await _backlog(
+        database_factory, events, commit_interval=60
+    )
+
+    async with running(runner):
+        await wait_until(lambda: _effects_are(consumer_db, subjects, (20, 20)))
+
+    group = AIOKafkaConsumer(bootstrap_servers=KAFKA_BOOTSTRAP_SERVERS, group_id=runner.name)
+    await group.start()
+    try:
+        committed = [await group.committed(TopicPartition(topic, p)) for p in range(partitions)]
+    finally:
+        await group.stop()
+    assert sum(offset or 0 for offset in committed) == len(events)
 
 
 async def test_an_event_delivered_twice_within_one_batch_is_applied_once(database_factory):

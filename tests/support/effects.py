@@ -73,7 +73,8 @@ def effects_runner(
     topic: str | None = None,
     bootstrap_servers: str = KAFKA_BOOTSTRAP_SERVERS,
     auto_offset_reset: str = "latest",
-    max_batch: int = 50,
+    max_batch: int = 200,
+    commit_interval: float = 1.0,
 ) -> ConsumerRunner:
     """A consumer runner applying DepartmentUpserted events as effects rows."""
     return ConsumerRunner(
@@ -86,6 +87,7 @@ def effects_runner(
         max_attempts=2,
         max_backoff=0.2,
         max_batch=max_batch,
+        commit_interval=commit_interval,
     )
 
 

@@ -1,6 +1,7 @@
 """Consumer runner: explicit subscriptions, inbox deduplication, retries and a dead-letter topic."""
 
 import asyncio
+import time
 import traceback
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -93,7 +94,8 @@ class ConsumerRunner:
         auto_offset_reset: str = "earliest",
         max_attempts: int = 3,
         max_backoff: float = 30.0,
-        max_batch: int = 50,
+        max_batch: int = 200,
+        commit_interval: float = 1.0,
         consumer_options: dict[str, Any] | None = None,
     ) -> None:
         self.name = name
@@ -109,6 +111,7 @@ class ConsumerRunner:
         self._max_attempts = max_attempts
         self._max_backoff = max_backoff
         self._max_batch = max_batch
+        self._commit_interval = commit_interval
         self._consumer_options = consumer_options or {}
         self._stopping = asyncio.Event()
         self.ready = asyncio.Event()
@@ -153,26 +156,45 @@ class ConsumerRunner:
         log.info("consumer stopped", consumer=self.name)
 
     async def _consume(self, consumer: AIOKafkaConsumer, producer) -> None:
-        while not self._stopping.is_set():
-            batches = await consumer.getmany(timeout_ms=500, max_records=self._max_batch)
-            if not self.ready.is_set() and consumer.assignment():
-                # Resolve every start position first: with `latest`, a position resolved only
-                # at the next fetch would skip what is published once the runner says ready.
-                for tp in consumer.assignment():
-                    await consumer.position(tp)
-                self.ready.set()
-            # Offsets are committed once per fetch, for every partition it returned: a commit is
-            # a round trip to the group coordinator, and the inbox already makes a record
-            # applied but not yet committed harmless to receive again.
-            applied: dict[TopicPartition, int] = {}
-            try:
-                if not await self._apply_fetch(producer, batches, applied):
+        # Offsets are committed at most once per `commit_interval`, and when the consumer stops:
+        # a commit is a round trip to the group coordinator on the way to the next fetch, and
+        # the inbox already makes a record applied but not yet committed harmless to receive
+        # again (after a crash or a rebalance, at most that interval's records are read twice).
+        uncommitted: dict[TopicPartition, int] = {}
+        committed_at = time.monotonic()
+        try:
+            while not self._stopping.is_set():
+                batches = await consumer.getmany(timeout_ms=500, max_records=self._max_batch)
+                if not self.ready.is_set() and consumer.assignment():
+                    # Resolve every start position first: with `latest`, a position resolved
+                    # only at the next fetch would skip what is published once the runner says
+                    # ready.
+                    for tp in consumer.assignment():
+                        await consumer.position(tp)
+                    self.ready.set()
+                if not await self._apply_fetch(producer, batches, uncommitted):
                     return  # stopping while a transient error was being retried
                 for tp, records in batches.items():
                     self._report_lag(consumer, tp, records[-1].offset + 1)
-            finally:
-                if applied:
-                    await consumer.commit(applied)
+                if uncommitted and time.monotonic() - committed_at >= self._commit_interval:
+                    await self._commit(consumer, uncommitted)
+                    committed_at = time.monotonic()
+        finally:
+            if uncommitted:
+                try:
+                    await self._commit(consumer, uncommitted)
+                except KafkaError as exc:
+                    # Whatever ended the loop is the error worth raising; the inbox covers this.
+                    log.warning("offsets not committed", consumer=self.name, error=repr(exc))
+
+    @staticmethod
+    async def _commit(consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int]) -> None:
+        """Commit the applied offsets of the partitions still assigned, then forget them all."""
+        owned = consumer.assignment()
+        mine = {tp: offset for tp, offset in offsets.items() if tp in owned}
+        offsets.clear()
+        if mine:
+            await consumer.commit(mine)
 
     async def _apply_fetch(
         self,
