@@ -354,6 +354,33 @@ async def test_no_transaction_applies_more_records_than_the_batch_limit(database
     assert max(transactions) <= 10
 
 
+async def _committed_total(group_id: str, topic: str, partitions: int) -> int:
+    """The sum of a group's committed offsets over a topic's partitions (records behind it)."""
+    group = AIOKafkaConsumer(bootstrap_servers=KAFKA_BOOTSTRAP_SERVERS, group_id=group_id)
+    await group.start()
+    try:
+        committed = [await group.committed(TopicPartition(topic, p)) for p in range(partitions)]
+    finally:
+        await group.stop()
+    return sum(offset or 0 for offset in committed)
+
+
+async def test_a_running_consumer_commits_what_it_applied_within_its_interval(database_factory):
+    events = [department() for _ in range(20)]
+    subjects = {str(e.department_id) for e in events}
+    consumer_db, topic, partitions, runner = await _backlog(
+        database_factory, events, commit_interval=0.2
+    )
+
+    async def all_committed() -> bool:
+        return await _committed_total(runner.name, topic, partitions) == len(events)
+
+    async with running(runner):
+        await wait_until(lambda: _effects_are(consumer_db, subjects, (20, 20)))
+        # Still running: the periodic commit, not the stop's, must have taken them all.
+        await wait_until(all_committed, timeout=10)
+
+
 async def test_a_stopped_consumer_leaves_what_it_applied_committed(database_factory):
     events = [department() for _ in range(20)]
     subjects = {str(e.department_id) for e in events}
@@ -364,14 +391,9 @@ async def test_a_stopped_consumer_leaves_what_it_applied_committed(database_fact
 
     async with running(runner):
         await wait_until(lambda: _effects_are(consumer_db, subjects, (20, 20)))
+        assert await _committed_total(runner.name, topic, partitions) == 0
 
-    group = AIOKafkaConsumer(bootstrap_servers=KAFKA_BOOTSTRAP_SERVERS, group_id=runner.name)
-    await group.start()
-    try:
-        committed = [await group.committed(TopicPartition(topic, p)) for p in range(partitions)]
-    finally:
-        await group.stop()
-    assert sum(offset or 0 for offset in committed) == len(events)
+    assert await _committed_total(runner.name, topic, partitions) == len(events)
 
 
 async def test_an_event_delivered_twice_within_one_batch_is_applied_once(database_factory):

@@ -36,6 +36,15 @@ _CLAIM = text(
 
 Handler = Callable[[Envelope, UnitOfWork], Awaitable[None]]
 
+# How long a commit of offsets may take before it is given up (the records are read again).
+COMMIT_TIMEOUT_SECONDS = 10.0
+
+
+def _advance(applied: dict[TopicPartition, int], tp: TopicPartition, offset: int) -> None:
+    """Note a partition's next offset to commit; a partition read again after a rebalance
+    never moves it back."""
+    applied[tp] = max(applied.get(tp, offset), offset)
+
 
 @dataclass(frozen=True)
 class Subscription:
@@ -181,20 +190,24 @@ class ConsumerRunner:
                     committed_at = time.monotonic()
         finally:
             if uncommitted:
-                try:
-                    await self._commit(consumer, uncommitted)
-                except KafkaError as exc:
-                    # Whatever ended the loop is the error worth raising; the inbox covers this.
-                    log.warning("offsets not committed", consumer=self.name, error=repr(exc))
+                await self._commit(consumer, uncommitted)
 
-    @staticmethod
-    async def _commit(consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int]) -> None:
-        """Commit the applied offsets of the partitions still assigned, then forget them all."""
+    async def _commit(self, consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int]) -> None:
+        """Commit the applied offsets of the partitions still assigned, then forget them all.
+
+        Best effort: a commit refused by a rebalance, or not answered while Kafka is away, only
+        means those records are read again, and the inbox skips them. Waiting for it would hold
+        up the next fetch, or the stop.
+        """
         owned = consumer.assignment()
         mine = {tp: offset for tp, offset in offsets.items() if tp in owned}
         offsets.clear()
-        if mine:
-            await consumer.commit(mine)
+        if not mine:
+            return
+        try:
+            await asyncio.wait_for(consumer.commit(mine), timeout=COMMIT_TIMEOUT_SECONDS)
+        except (KafkaError, TimeoutError) as exc:
+            log.warning("offsets not committed", consumer=self.name, error=repr(exc))
 
     async def _apply_fetch(
         self,
@@ -212,7 +225,8 @@ class ConsumerRunner:
         if len(batches) > 1:
             everything = [record for records in batches.values() for record in records]
             if await self._apply_together(everything) is None:
-                applied.update({tp: records[-1].offset + 1 for tp, records in batches.items()})
+                for tp, records in batches.items():
+                    _advance(applied, tp, records[-1].offset + 1)
                 return True
         for tp, records in batches.items():
             if not await self._apply_run(producer, tp, records, applied):
@@ -237,14 +251,14 @@ class ConsumerRunner:
         while records:
             failed_at = await self._apply_together(records) if len(records) > 1 else 0
             if failed_at is None:
-                applied[tp] = records[-1].offset + 1
+                _advance(applied, tp, records[-1].offset + 1)
                 return True
             if failed_at and not await self._apply_run(producer, tp, records[:failed_at], applied):
                 return False
             failing = records[failed_at]
             if not await self._process(failing, producer):
                 return False
-            applied[tp] = failing.offset + 1
+            _advance(applied, tp, failing.offset + 1)
             records = records[failed_at + 1 :]
         return True
 
