@@ -40,10 +40,12 @@ Handler = Callable[[Envelope, UnitOfWork], Awaitable[None]]
 COMMIT_TIMEOUT_SECONDS = 10.0
 
 
-def _advance(applied: dict[TopicPartition, int], tp: TopicPartition, offset: int) -> None:
-    """Note a partition's next offset to commit; a partition read again after a rebalance
-    never moves it back."""
-    applied[tp] = max(applied.get(tp, offset), offset)
+def _advance(applied: dict[TopicPartition, int], records: list[ConsumerRecord]) -> None:
+    """Note the next offset to commit of each partition these records came from; a partition
+    read again after a rebalance never moves it back."""
+    for record in records:
+        tp = TopicPartition(record.topic, record.partition)
+        applied[tp] = max(applied.get(tp, 0), record.offset + 1)
 
 
 @dataclass(frozen=True)
@@ -181,7 +183,8 @@ class ConsumerRunner:
                     for tp in consumer.assignment():
                         await consumer.position(tp)
                     self.ready.set()
-                if not await self._apply_fetch(producer, batches, uncommitted):
+                everything = [record for records in batches.values() for record in records]
+                if not await self._apply_run(producer, everything, uncommitted):
                     return  # stopping while a transient error was being retried
                 for tp, records in batches.items():
                     self._report_lag(consumer, tp, records[-1].offset + 1)
@@ -209,56 +212,32 @@ class ConsumerRunner:
         except (KafkaError, TimeoutError) as exc:
             log.warning("offsets not committed", consumer=self.name, error=repr(exc))
 
-    async def _apply_fetch(
-        self,
-        producer,
-        batches: dict[TopicPartition, list[ConsumerRecord]],
-        applied: dict[TopicPartition, int],
-    ) -> bool:
-        """Apply a fetch's records of every partition in one transaction if they all pass.
-
-        A fetch usually spans several partitions; one commit for all of them instead of one per
-        partition is what keeps a busy consumer's batches, and so its lag, short. Should any
-        record fail, everything rolls back and each partition's run is applied on its own, as
-        `_apply_run` splits it. False only if stopping interrupted a retry.
-        """
-        if len(batches) > 1:
-            everything = [record for records in batches.values() for record in records]
-            if await self._apply_together(everything) is None:
-                for tp, records in batches.items():
-                    _advance(applied, tp, records[-1].offset + 1)
-                return True
-        for tp, records in batches.items():
-            if not await self._apply_run(producer, tp, records, applied):
-                return False
-        return True
-
     async def _apply_run(
         self,
         producer,
-        tp: TopicPartition,
         records: list[ConsumerRecord],
         applied: dict[TopicPartition, int],
     ) -> bool:
-        """Apply a partition's fetched records in as few transactions as their failures allow.
+        """Apply fetched records, of any partitions, in as few transactions as failures allow.
 
-        One commit per run instead of per event is what lets a consumer keep up with a burst.
-        A failing record splits the run: the records before it go together again, it goes alone
-        with its own retries and dead-lettering, the records after it go together. So a batch
-        changes the cost, never the outcome. `applied` gets the partition's next offset to commit
-        as records are done. False only if stopping interrupted a retry.
+        One commit per fetch instead of per event, or per partition, is what lets a busy
+        consumer keep its batches, and so its lag, short. A failing record splits the run: the
+        records before it go together again, it goes alone with its own retries and
+        dead-lettering, the records after it go together. Each partition's records keep their
+        order, so a batch changes the cost, never the outcome. `applied` gets each partition's
+        next offset to commit as records are done. False only if stopping interrupted a retry.
         """
         while records:
             failed_at = await self._apply_together(records) if len(records) > 1 else 0
             if failed_at is None:
-                _advance(applied, tp, records[-1].offset + 1)
+                _advance(applied, records)
                 return True
-            if failed_at and not await self._apply_run(producer, tp, records[:failed_at], applied):
+            if failed_at and not await self._apply_run(producer, records[:failed_at], applied):
                 return False
             failing = records[failed_at]
             if not await self._process(failing, producer):
                 return False
-            _advance(applied, tp, failing.offset + 1)
+            _advance(applied, [failing])
             records = records[failed_at + 1 :]
         return True
 
