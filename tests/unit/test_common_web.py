@@ -2,9 +2,11 @@
 
 import gc
 
+import asyncpg
 import httpx
 from fastapi import FastAPI
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import DBAPIError
 
 from common.messaging.consumer import TransientError, is_transient
 from common.messaging.kafka import backoff_seconds
@@ -67,6 +69,17 @@ def test_transient_errors_are_told_apart_from_bad_messages():
     assert is_transient(TransientError("smtp down"))
     assert is_transient(ConnectionRefusedError())
     assert not is_transient(ValueError("bad payload"))
+
+
+def test_a_deadlock_or_serialization_failure_is_retried_not_dead_lettered():
+    class AdaptedError(Exception):
+        def __init__(self, sqlstate: str) -> None:
+            self.sqlstate = sqlstate
+
+    assert is_transient(DBAPIError("UPDATE alerts", {}, AdaptedError("40P01")))
+    assert is_transient(DBAPIError("UPDATE alerts", {}, AdaptedError("40001")))
+    assert is_transient(asyncpg.exceptions.DeadlockDetectedError("deadlock detected"))
+    assert not is_transient(DBAPIError("INSERT", {}, AdaptedError("23505")))
 
 
 def test_a_started_service_freezes_its_start_up_heap_and_collects_young_objects_less_often():

@@ -78,9 +78,16 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
+# A deadlock or a serialization failure says nothing of the message: PostgreSQL rolled the
+# transaction back for its timing, and the same work passes when tried again.
+RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
+
+
 def is_transient(exc: BaseException) -> bool:
     """Whether an exception means 'try again later' rather than 'this message is bad'."""
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    if getattr(getattr(exc, "orig", exc), "sqlstate", None) in RETRYABLE_SQLSTATES:
         return True
     return isinstance(exc, TRANSIENT_ERRORS)
 
