@@ -2,6 +2,7 @@
 
 import email
 import email.policy
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
 from uuid import UUID
@@ -181,7 +182,37 @@ def test_a_long_russian_subject_keeps_every_space_on_the_wire():
     message = plain_message(subject)
     received = email.message_from_bytes(wire_bytes(message), policy=email.policy.default)
     assert received["Subject"] == subject
-    assert all(len(line) <= 998 for line in wire_bytes(message).split(b"\r\n"))
+    # RFC 2047: encoded words of at most 75 characters, on lines of at most 78.
+    lines = wire_bytes(message).split(b"\r\n")
+    start = next(n for n, line in enumerate(lines) if line.startswith(b"Subject: "))
+    end = next(n for n in range(start + 1, len(lines)) if not lines[n].startswith(b" "))
+    words = re.findall(rb"=\?utf-8\?b\?[^?]*\?=", b"".join(lines[start:end]))
+    assert len(words) == end - start > 1
+    assert all(len(word) <= 75 for word in words)
+    assert all(len(line) <= 78 for line in lines[start:end])
+
+
+def test_headers_read_back_as_written_whichever_way_they_are_folded():
+    message = build_message(
+        sender="Мониторинг стратегий <monitoring@strategy.example.ru>",
+        recipient="kcr@минцифры.рф",
+        subject="Короткая тема",
+        text="Текст",
+        html="<p>Текст</p>",
+        message_id="<2@strategy.example.ru>",
+        thread_message_id="<1@strategy.example.ru>",
+        date_sent=datetime(2024, 3, 1, tzinfo=UTC),
+    )
+    wire = wire_bytes(message)
+    received = email.message_from_bytes(wire, policy=email.policy.default)
+
+    assert wire.isascii()
+    assert b"\r\nReferences: <1@strategy.example.ru>\r\n" in wire
+    assert str(received["From"]) == "Мониторинг стратегий <monitoring@strategy.example.ru>"
+    assert received["To"].addresses[0].domain == "минцифры.рф"
+    assert received["Subject"] == "Короткая тема"
+    assert received.get_body(("plain",)).get_content() == "Текст\n"
+    assert received.get_body(("html",)).get_content() == "<p>Текст</p>\n"
 
 
 def test_a_name_typed_with_line_breaks_gives_a_one_line_subject_that_can_be_sent():
