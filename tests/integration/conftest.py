@@ -5,6 +5,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from common.db import create_engine, session_factory
 from tests.support.infra import KAFKA_BOOTSTRAP_SERVERS, POSTGRES_ADMIN_URL, SMTP_HOST, SMTP_PORT
 
 PROBE_TIMEOUT_SECONDS = 5.0
@@ -37,3 +38,11 @@ def infrastructure_reachable() -> None:
             "it); not listening: " + "; ".join(unreachable),
             pytrace=False,
         )
+
+
+@pytest.fixture
+async def notifications_sessions(database_factory):
+    """Sessions on a fresh, migrated notifications database."""
+    engine = create_engine(await database_factory("notifications"), pool_size=2)
+    yield session_factory(engine)
+    await engine.dispose()

@@ -12,7 +12,6 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import select, update
 
 from common.clock import SystemClock
-from common.db import create_engine, session_factory
 from notifications.deliveries.models import Delivery, DeliveryStatus
 from notifications.deliveries.sender import DeliverySender
 from tests.integration.local_infra_helpers import PrivateMailSink
@@ -23,10 +22,8 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-async def sessions(database_factory):
-    engine = create_engine(await database_factory("notifications"), pool_size=2)
-    yield session_factory(engine)
-    await engine.dispose()
+def sessions(notifications_sessions):
+    return notifications_sessions
 
 
 def sender_for(sessions, sink: PrivateMailSink, **smtp) -> DeliverySender:

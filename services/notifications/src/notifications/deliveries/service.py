@@ -4,7 +4,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from uuid import UUID, uuid4
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ARRAY, Text, func, literal, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from common.logging import get_logger
@@ -31,6 +31,10 @@ from notifications.subscriptions.service import Recipient
 
 log = get_logger(__name__)
 CAP_WINDOW = timedelta(hours=1)
+# The first key of the advisory locks that make the hourly cap's count-then-insert one step per
+# recipient across transactions (the consumer, the reminders, other replicas); the second is
+# the address's hash.
+CAP_LOCK_NAMESPACE = 0x636170
 
 
 def channel_for(sent_in_last_hour: int, hourly_cap: int) -> Channel:
@@ -75,24 +79,17 @@ async def notify(
         return []
     now = policy.clock.now()
     write = await email_writer(session, shown or alert, notification, policy)
+    sent_in_last_hour = await cap_counts(session, [r.address for r in recipients], now)
     created = []
     for recipient in recipients:
-        recent = await session.scalar(
-            select(func.count()).where(
-                func.lower(Delivery.recipient) == recipient.address.lower(),
-                Delivery.channel == Channel.immediate.value,
-                Delivery.kind != NotificationKind.digest.value,
-                Delivery.status != DeliveryStatus.cancelled.value,
-                Delivery.created_at > now - CAP_WINDOW,
-            )
-        )
+        address = recipient.address.lower()
         delivery_id = uuid4()
         email = write(recipient.address)
         delivery = Delivery(
             id=delivery_id,
             alert_id=alert.id,
             kind=notification.value,
-            channel=channel_for(recent or 0, policy.hourly_cap).value,
+            channel=channel_for(sent_in_last_hour.get(address, 0), policy.hourly_cap).value,
             status=DeliveryStatus.pending.value,
             recipient=recipient.address,
             recipient_type=recipient.type.value,
@@ -109,6 +106,8 @@ async def notify(
         )
         session.add(delivery)
         created.append(delivery)
+        if delivery.channel == Channel.immediate.value:
+            sent_in_last_hour[address] = sent_in_last_hour.get(address, 0) + 1
         if delivery.channel == Channel.digest.value:
             log.info("hourly cap reached, deferred to digest", recipient=recipient.address)
     await session.flush()
@@ -119,6 +118,33 @@ async def notify(
         recipients=len(created),
     )
     return created
+
+
+async def cap_counts(
+    session: AsyncSession, addresses: Sequence[str], now: datetime
+) -> dict[str, int]:
+    """Immediate emails of the last hour per (lowercased) address, counted under a lock on each
+    address held until commit, so that two transactions cannot both take the last place."""
+    lowered = sorted({address.lower() for address in addresses})
+    # One address after another in a fixed order, so two transactions locking the same
+    # addresses cannot deadlock over them.
+    hashes = select(func.hashtext(func.unnest(literal(lowered, ARRAY(Text)))).label("hash"))
+    hashes = hashes.subquery()
+    ordered = select(hashes.c.hash).distinct().order_by(hashes.c.hash).subquery()
+    await session.exec(select(func.pg_advisory_xact_lock(CAP_LOCK_NAMESPACE, ordered.c.hash)))
+    recipient = func.lower(Delivery.recipient)
+    counted = await session.exec(
+        select(recipient, func.count())
+        .where(
+            recipient.in_(lowered),
+            Delivery.channel == Channel.immediate.value,
+            Delivery.kind != NotificationKind.digest.value,
+            Delivery.status != DeliveryStatus.cancelled.value,
+            Delivery.created_at > now - CAP_WINDOW,
+        )
+        .group_by(recipient)
+    )
+    return {address: count for address, count in counted.all()}
 
 
 async def thread_of(session: AsyncSession, alert_id: UUID, address: str) -> str | None:
