@@ -430,3 +430,44 @@ async def test_a_poisoned_record_splits_its_batch_and_nothing_is_lost(database_f
     assert await count_effects(dsn(consumer_db), {str(poison.department_id)}) == (0, 0)
     # The records around the poison still go together (before it, after it), not one by one.
     assert await _transactions_behind(consumer_db, subjects) <= partitions + 1
+
+
+async def _transactions_in_commit_order(db: str, subjects: set[str]) -> list[set[str]]:
+    """The subjects whose effects each transaction wrote, the first committed first."""
+    conn = await asyncpg.connect(dsn(db))
+    try:
+        rows = await conn.fetch(
+            "SELECT xmin::text AS tx, array_agg(subject) AS subjects FROM effects"
+            " WHERE subject = ANY($1::text[]) GROUP BY xmin::text ORDER BY min(id)",
+            list(subjects),
+        )
+        return [set(row["subjects"]) for row in rows]
+    finally:
+        await conn.close()
+
+
+async def test_the_keys_of_urgent_events_are_committed_before_the_rest_of_their_fetch(
+    database_factory,
+):
+    routine = [department() for _ in range(30)]
+    urgent = [department(f"urgent-{n}") for n in range(3)]
+    # A routine event of a key whose later event is urgent goes first with it, in its order.
+    keyed = department()
+    keyed_urgent = keyed.model_copy(update={"short_name": "urgent-later"})
+    events = [keyed, *routine[:15], urgent[0], *routine[15:], urgent[1], keyed_urgent, urgent[2]]
+    urgent_subjects = {str(e.department_id) for e in [*urgent, keyed]}
+    routine_subjects = {str(e.department_id) for e in routine}
+    consumer_db, _, _, runner = await _backlog(
+        database_factory, events, urgent=lambda data: data.short_name.startswith("urgent-")
+    )
+
+    async with running(runner):
+        await wait_until(
+            lambda: _effects_are(consumer_db, urgent_subjects | routine_subjects, (35, 34))
+        )
+    transactions = await _transactions_in_commit_order(
+        consumer_db, urgent_subjects | routine_subjects
+    )
+
+    assert transactions[0] <= urgent_subjects
+    assert all(t <= urgent_subjects or t <= routine_subjects for t in transactions)

@@ -14,7 +14,7 @@ from sqlalchemy import text
 from common.db import UnitOfWork, create_engine, session_factory
 from common.events import DepartmentUpserted
 from common.messaging.cloudevents import Envelope
-from common.messaging.consumer import ConsumerRunner, Subscription, TransientError
+from common.messaging.consumer import ConsumerRunner, Subscription, TransientError, Urgency
 from tests.support.infra import KAFKA_BOOTSTRAP_SERVERS
 
 EFFECTS_DDL = (
@@ -75,11 +75,12 @@ def effects_runner(
     auto_offset_reset: str = "latest",
     max_batch: int = 200,
     commit_interval: float = 1.0,
+    urgent: Urgency = False,
 ) -> ConsumerRunner:
     """A consumer runner applying DepartmentUpserted events as effects rows."""
     return ConsumerRunner(
         name=group_id,
-        subscriptions=[Subscription(DepartmentUpserted, record_effect, topic=topic)],
+        subscriptions=[Subscription(DepartmentUpserted, record_effect, topic=topic, urgent=urgent)],
         sessions=session_factory(create_engine(database_url, pool_size=2)),
         bootstrap_servers=[bootstrap_servers],
         source="effects",

@@ -229,8 +229,14 @@ class Handlers:
         )
 
 
+def status_change_is_told(event: IndicatorStatusChanged) -> bool:
+    """Whether a status change raises or resolves a problem, and so may email someone."""
+    return event.to_status in PROBLEM_STATUSES or event.from_status in PROBLEM_STATUSES
+
+
 def subscriptions_for(policy: Policy) -> list[Subscription]:
-    """Every event the service consumes, with its handler."""
+    """Every event the service consumes, with its handler; the urgent ones may email someone at
+    once (a met target, sent for every year on target, resolves problems only now and then)."""
     on = Handlers(policy)
     return [
         Subscription(DepartmentUpserted, on.department),
@@ -238,17 +244,17 @@ def subscriptions_for(policy: Policy) -> list[Subscription]:
         Subscription(ProjectCreated, on.project),
         Subscription(ProjectUpdated, on.project),
         Subscription(ProjectStageChanged, on.project_stage),
-        Subscription(MilestoneOverdue, on.milestone_overdue),
-        Subscription(MilestoneReached, on.milestone_reached),
+        Subscription(MilestoneOverdue, on.milestone_overdue, urgent=True),
+        Subscription(MilestoneReached, on.milestone_reached, urgent=True),
         Subscription(MilestoneScheduled, on.milestone_scheduled),
         Subscription(MilestoneRemoved, on.milestone_removed),
         Subscription(IndicatorCreated, on.indicator),
         Subscription(IndicatorUpdated, on.indicator),
         Subscription(MeasurementRecorded, on.measurement),
-        Subscription(IndicatorStatusChanged, on.status_changed),
-        Subscription(TargetMissed, on.target_missed),
+        Subscription(IndicatorStatusChanged, on.status_changed, urgent=status_change_is_told),
+        Subscription(TargetMissed, on.target_missed, urgent=True),
         Subscription(TargetMet, on.target_met),
-        Subscription(BackOnTrack, on.back_on_track),
-        Subscription(ForecastMiss, on.forecast_miss),
-        Subscription(ReportOverdue, on.report_overdue),
+        Subscription(BackOnTrack, on.back_on_track, urgent=True),
+        Subscription(ForecastMiss, on.forecast_miss, urgent=True),
+        Subscription(ReportOverdue, on.report_overdue, urgent=True),
     ]

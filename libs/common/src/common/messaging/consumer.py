@@ -48,13 +48,28 @@ def _advance(applied: dict[TopicPartition, int], records: list[ConsumerRecord]) 
         applied[tp] = max(applied.get(tp, 0), record.offset + 1)
 
 
+def _merge(applied: dict[TopicPartition, int], offsets: dict[TopicPartition, int]) -> None:
+    """Note next offsets to commit, never moving a partition's back."""
+    for tp, offset in offsets.items():
+        applied[tp] = max(applied.get(tp, 0), offset)
+
+
+# Whether an event is one someone waits to hear about: always, never, or as its data says.
+Urgency = bool | Callable[[Any], bool]
+
+
 @dataclass(frozen=True)
 class Subscription:
-    """One event contract and the handler that applies it (read from the contract's topic)."""
+    """One event contract and the handler that applies it (read from the contract's topic).
+
+    An `urgent` event (one that may email someone at once) is applied, with the other records
+    of its key in the same fetch, before the rest of that fetch.
+    """
 
     event: type[IntegrationEvent]
     handler: Handler
     topic: str | None = None
+    urgent: Urgency = False
 
     @property
     def source_topic(self) -> str:
@@ -118,6 +133,7 @@ class ConsumerRunner:
     ) -> None:
         self.name = name
         self._handlers = {s.event.type: s.handler for s in subscriptions}
+        self._urgency = {s.event.type: s.urgent for s in subscriptions if s.urgent}
         if len(self._handlers) != len(subscriptions):
             raise ValueError("one handler per event type")
         self._topics = sorted({s.source_topic for s in subscriptions})
@@ -191,7 +207,7 @@ class ConsumerRunner:
                         await consumer.position(tp)
                     self.ready.set()
                 everything = [record for records in batches.values() for record in records]
-                if not await self._apply_run(producer, everything, uncommitted):
+                if not await self._apply_fetch(producer, everything, uncommitted):
                     return  # stopping while a transient error was being retried
                 for tp, records in batches.items():
                     self._report_lag(consumer, tp, records[-1].offset + 1)
@@ -218,6 +234,53 @@ class ConsumerRunner:
             await asyncio.wait_for(consumer.commit(mine), timeout=COMMIT_TIMEOUT_SECONDS)
         except (KafkaError, TimeoutError) as exc:
             log.warning("offsets not committed", consumer=self.name, error=repr(exc))
+
+    async def _apply_fetch(
+        self,
+        producer,
+        records: list[ConsumerRecord],
+        applied: dict[TopicPartition, int],
+    ) -> bool:
+        """Apply a fetch, the keys of its urgent events first and committed on their own.
+
+        An email about a problem then waits for its own key's records rather than for every
+        routine record fetched with it. Each key keeps its order, and Kafka orders nothing
+        across keys. The fetch's offsets reach `applied` once all of it is applied; after a stop
+        in between, a partition that still had records to apply is read again from where it
+        was (the inbox skips what was applied). False only if stopping interrupted a retry.
+        """
+        lanes = self._lanes(records)
+        fetched: dict[TopicPartition, int] = {}
+        for number, lane in enumerate(lanes):
+            if not await self._apply_run(producer, lane, fetched):
+                unfinished = {
+                    TopicPartition(record.topic, record.partition)
+                    for later in lanes[number:]
+                    for record in later
+                }
+                fetched = {tp: offset for tp, offset in fetched.items() if tp not in unfinished}
+                _merge(applied, fetched)
+                return False
+        _merge(applied, fetched)
+        return True
+
+    def _lanes(self, records: list[ConsumerRecord]) -> list[list[ConsumerRecord]]:
+        """The records of keys with an urgent event, then the others, each in fetch order."""
+        urgent_keys = {(r.topic, r.key) for r in records if self._is_urgent(r)}
+        if not urgent_keys:
+            return [records]
+        first = [r for r in records if (r.topic, r.key) in urgent_keys]
+        rest = [r for r in records if (r.topic, r.key) not in urgent_keys]
+        return [first, rest] if rest else [first]
+
+    def _is_urgent(self, record: ConsumerRecord) -> bool:
+        urgency = self._urgency.get(self._event_type(record) or "", False)
+        if not callable(urgency):
+            return urgency
+        try:
+            return bool(urgency(decode(record.headers, record.value).data))
+        except MalformedEvent:
+            return False  # applied in its turn, where it is dead-lettered
 
     async def _apply_run(
         self,
