@@ -4,7 +4,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from uuid import UUID, uuid4
 
-from sqlalchemy import ARRAY, Text, func, literal, select, update
+from sqlalchemy import ARRAY, Text, any_, bindparam, func, select, text, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from common.logging import get_logger
@@ -120,29 +120,37 @@ async def notify(
     return created
 
 
+# Built once: composing these from the model for every notification cost more than running them.
+# The addresses are locked one after another in a fixed order, so two transactions locking the
+# same addresses cannot deadlock over them.
+_CAP_LOCKS = text(
+    "SELECT pg_advisory_xact_lock(:namespace, hash) FROM"
+    " (SELECT DISTINCT hashtext(address) AS hash FROM unnest(:addresses) AS address"
+    " ORDER BY hash) AS ordered"
+).bindparams(bindparam("addresses", type_=ARRAY(Text)))
+_RECIPIENT = func.lower(Delivery.recipient)
+_CAP_COUNTS = (
+    select(_RECIPIENT, func.count())
+    .where(
+        _RECIPIENT == any_(bindparam("addresses", type_=ARRAY(Text))),
+        Delivery.channel == Channel.immediate.value,
+        Delivery.kind != NotificationKind.digest.value,
+        Delivery.status != DeliveryStatus.cancelled.value,
+        Delivery.created_at > bindparam("since"),
+    )
+    .group_by(_RECIPIENT)
+)
+
+
 async def cap_counts(
     session: AsyncSession, addresses: Sequence[str], now: datetime
 ) -> dict[str, int]:
     """Immediate emails of the last hour per (lowercased) address, counted under a lock on each
     address held until commit, so that two transactions cannot both take the last place."""
     lowered = sorted({address.lower() for address in addresses})
-    # One address after another in a fixed order, so two transactions locking the same
-    # addresses cannot deadlock over them.
-    hashes = select(func.hashtext(func.unnest(literal(lowered, ARRAY(Text)))).label("hash"))
-    hashes = hashes.subquery()
-    ordered = select(hashes.c.hash).distinct().order_by(hashes.c.hash).subquery()
-    await session.exec(select(func.pg_advisory_xact_lock(CAP_LOCK_NAMESPACE, ordered.c.hash)))
-    recipient = func.lower(Delivery.recipient)
+    await session.exec(_CAP_LOCKS, params={"namespace": CAP_LOCK_NAMESPACE, "addresses": lowered})
     counted = await session.exec(
-        select(recipient, func.count())
-        .where(
-            recipient.in_(lowered),
-            Delivery.channel == Channel.immediate.value,
-            Delivery.kind != NotificationKind.digest.value,
-            Delivery.status != DeliveryStatus.cancelled.value,
-            Delivery.created_at > now - CAP_WINDOW,
-        )
-        .group_by(recipient)
+        _CAP_COUNTS, params={"addresses": lowered, "since": now - CAP_WINDOW}
     )
     return {address: count for address, count in counted.all()}
 
