@@ -2,9 +2,11 @@
 
 Run as a script it consumes until killed and prints `ready` once it holds its partitions:
     python -m tests.support.effects DATABASE_URL GROUP_ID [TOPIC]
+EFFECTS_COMMIT_INTERVAL_SECONDS (1) sets how often it commits offsets.
 """
 
 import asyncio
+import os
 import sys
 
 import asyncpg
@@ -95,7 +97,8 @@ def effects_runner(
 async def _main(database_url: str, group_id: str, topic: str | None) -> None:
     # stdout carries only the `ready` handshake; logs must not fill a pipe nobody reads.
     structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr))
-    runner = effects_runner(database_url, group_id, topic)
+    commit_interval = float(os.environ.get("EFFECTS_COMMIT_INTERVAL_SECONDS", "1"))
+    runner = effects_runner(database_url, group_id, topic, commit_interval=commit_interval)
     task = asyncio.create_task(runner.run())
     await runner.ready.wait()
     print("ready", flush=True)

@@ -3,11 +3,12 @@
 from dataclasses import replace
 from uuid import uuid4
 
+import pytest
 from aiokafka import ConsumerRecord
 
 from common.events import DepartmentUpserted
 from common.messaging.cloudevents import attributes_for, encode_headers
-from common.messaging.consumer import ConsumerRunner, Subscription
+from common.messaging.consumer import ConsumerRunner, Subscription, _advance
 
 TOPIC = "test.lanes"
 
@@ -80,3 +81,51 @@ def test_a_malformed_record_is_not_urgent_and_stays_in_its_turn():
     fetch = [record(0, "routine"), broken]
 
     assert runner()._lanes(fetch) == [fetch]
+
+
+def stopping_after(count: int):
+    """An `_apply_run` that applies the first `count` records it is given in all, then stops."""
+    budget = [count]
+
+    async def apply_run(producer, lane, applied) -> bool:
+        done, budget[0] = lane[: budget[0]], max(0, budget[0] - len(lane))
+        _advance(applied, done)
+        return len(done) == len(lane)
+
+    return apply_run
+
+
+def offsets(applied) -> dict[str, int]:
+    return {f"{tp.partition}": offset for tp, offset in applied.items()}
+
+
+@pytest.mark.parametrize(
+    ("applied_before_the_stop", "committed"),
+    [
+        (0, {}),
+        # The urgent lane (0:1) only: partition 0 still has 0:0 to apply.
+        (1, {"0": 0}),
+        (2, {"0": 2}),
+        (4, {"0": 3, "1": 1}),
+        (5, {"0": 3, "1": 2}),
+    ],
+)
+async def test_a_stop_mid_fetch_stops_each_partition_before_its_first_record_not_done(
+    applied_before_the_stop, committed
+):
+    consumer = runner()
+    # Lanes: [0:1], then [0:0, 0:2, 1:0, 1:1].
+    fetch = [
+        record(0, "routine"),
+        record(1, "urgent"),
+        record(2, "routine"),
+        record(0, "routine", partition=1),
+        record(1, "routine", partition=1),
+    ]
+    consumer._apply_run = stopping_after(applied_before_the_stop)
+    applied = {}
+
+    finished = await consumer._apply_fetch(None, fetch, applied)
+
+    assert finished == (applied_before_the_stop == len(fetch))
+    assert offsets(applied) == committed

@@ -44,8 +44,27 @@ def _advance(applied: dict[TopicPartition, int], records: list[ConsumerRecord]) 
     """Note the next offset to commit of each partition these records came from; a partition
     read again after a rebalance never moves it back."""
     for record in records:
-        tp = TopicPartition(record.topic, record.partition)
+        tp = _partition(record)
         applied[tp] = max(applied.get(tp, 0), record.offset + 1)
+
+
+def _partition(record: ConsumerRecord) -> TopicPartition:
+    return TopicPartition(record.topic, record.partition)
+
+
+def _flatten(lanes: list[list[ConsumerRecord]]) -> list[ConsumerRecord]:
+    return [record for lane in lanes for record in lane]
+
+
+def _before_first(
+    offsets: dict[TopicPartition, int], pending: list[ConsumerRecord]
+) -> dict[TopicPartition, int]:
+    """Next offsets to commit that stop at each partition's first pending record."""
+    first: dict[TopicPartition, int] = {}
+    for record in pending:
+        tp = _partition(record)
+        first[tp] = min(first.get(tp, record.offset), record.offset)
+    return {tp: min(offset, first.get(tp, offset)) for tp, offset in offsets.items()}
 
 
 def _merge(applied: dict[TopicPartition, int], offsets: dict[TopicPartition, int]) -> None:
@@ -203,8 +222,13 @@ class ConsumerRunner:
                     # Resolve every start position first: with `latest`, a position resolved
                     # only at the next fetch would skip what is published once the runner says
                     # ready.
-                    for tp in consumer.assignment():
-                        await consumer.position(tp)
+                    starts = {tp: await consumer.position(tp) for tp in consumer.assignment()}
+                    # Committed at once (where this fetch starts, not past it): with `latest`, a
+                    # consumer killed before its first periodic commit would otherwise restart
+                    # at the end, past what it never applied.
+                    starts.update({tp: records[0].offset for tp, records in batches.items()})
+                    await self._commit(consumer, starts)
+                    committed_at = time.monotonic()
                     self.ready.set()
                 everything = [record for records in batches.values() for record in records]
                 if not await self._apply_fetch(producer, everything, uncommitted):
@@ -244,23 +268,23 @@ class ConsumerRunner:
         """Apply a fetch, the keys of its urgent events first and committed on their own.
 
         An email about a problem then waits for its own key's records rather than for every
-        routine record fetched with it. Each key keeps its order, and Kafka orders nothing
-        across keys. The fetch's offsets reach `applied` once all of it is applied; after a stop
-        in between, a partition that still had records to apply is read again from where it
-        was (the inbox skips what was applied). False only if stopping interrupted a retry.
+        routine record fetched with it. Each key keeps its order; Kafka promises no other (two
+        keys may as well sit in two partitions). The fetch's offsets reach `applied` once all of
+        it is applied. After a stop in between, each partition's offset stops at its first
+        record not yet done (the inbox skips what is read again). False only if stopping
+        interrupted a retry.
         """
         lanes = self._lanes(records)
         fetched: dict[TopicPartition, int] = {}
         for number, lane in enumerate(lanes):
-            if not await self._apply_run(producer, lane, fetched):
-                unfinished = {
-                    TopicPartition(record.topic, record.partition)
-                    for later in lanes[number:]
-                    for record in later
-                }
-                fetched = {tp: offset for tp, offset in fetched.items() if tp not in unfinished}
-                _merge(applied, fetched)
+            done: dict[TopicPartition, int] = {}
+            if not await self._apply_run(producer, lane, done):
+                # A lane is applied in order, so what is left of it is its records past `done`.
+                left = [r for r in lane if r.offset >= done.get(_partition(r), 0)]
+                _merge(fetched, done)
+                _merge(applied, _before_first(fetched, left + _flatten(lanes[number + 1 :])))
                 return False
+            _merge(fetched, done)
         _merge(applied, fetched)
         return True
 
@@ -279,8 +303,8 @@ class ConsumerRunner:
             return urgency
         try:
             return bool(urgency(decode(record.headers, record.value).data))
-        except MalformedEvent:
-            return False  # applied in its turn, where it is dead-lettered
+        except Exception:  # a malformed record, or one the rule cannot read: judged in its turn
+            return False
 
     async def _apply_run(
         self,

@@ -121,8 +121,8 @@ async def notify(
 
 
 # Built once: composing these from the model for every notification cost more than running them.
-# The addresses are locked one after another in a fixed order, so two transactions locking the
-# same addresses cannot deadlock over them.
+# A notification locks its addresses in a fixed order; a transaction that notifies several times
+# can still meet another in a deadlock, which PostgreSQL breaks and the consumer retries.
 _CAP_LOCKS = text(
     "SELECT pg_advisory_xact_lock(:namespace, hash) FROM"
     " (SELECT DISTINCT hashtext(address) AS hash FROM unnest(:addresses) AS address"
