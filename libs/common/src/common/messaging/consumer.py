@@ -278,13 +278,13 @@ class ConsumerRunner:
         fetched: dict[TopicPartition, int] = {}
         for number, lane in enumerate(lanes):
             done: dict[TopicPartition, int] = {}
-            if not await self._apply_run(producer, lane, done):
+            finished = await self._apply_run(producer, lane, done)
+            _merge(fetched, done)
+            if not finished:
                 # A lane is applied in order, so what is left of it is its records past `done`.
                 left = [r for r in lane if r.offset >= done.get(_partition(r), 0)]
-                _merge(fetched, done)
                 _merge(applied, _before_first(fetched, left + _flatten(lanes[number + 1 :])))
                 return False
-            _merge(fetched, done)
         _merge(applied, fetched)
         return True
 
