@@ -81,8 +81,8 @@ Urgency = bool | Callable[[Any], bool]
 class Subscription:
     """One event contract and the handler that applies it (read from the contract's topic).
 
-    An `urgent` event (one that may email someone at once) is applied, with the other records
-    of its key in the same fetch, before the rest of that fetch.
+    An `urgent` event (one that may email someone at once) is applied, with the records of its
+    key before it in the same fetch, before the rest of that fetch.
     """
 
     event: type[IntegrationEvent]
@@ -265,10 +265,11 @@ class ConsumerRunner:
         records: list[ConsumerRecord],
         applied: dict[TopicPartition, int],
     ) -> bool:
-        """Apply a fetch, the keys of its urgent events first and committed on their own.
+        """Apply a fetch, its urgent events (with their keys' records before them) first and
+        committed on their own.
 
-        An email about a problem then waits for its own key's records rather than for every
-        routine record fetched with it. Each key keeps its order; Kafka promises no other (two
+        An email about a problem then waits for its own event and what preceded it rather than
+        for every routine record fetched with it. Each key keeps its order; Kafka promises no other (two
         keys may as well sit in two partitions). The fetch's offsets reach `applied` once all of
         it is applied. After a stop in between, each partition's offset stops at its first
         record not yet done (the inbox skips what is read again). False only if stopping
@@ -289,13 +290,24 @@ class ConsumerRunner:
         return True
 
     def _lanes(self, records: list[ConsumerRecord]) -> list[list[ConsumerRecord]]:
-        """The records of keys with an urgent event, then the others, each in fetch order."""
-        urgent_keys = {(r.topic, r.key) for r in records if self._is_urgent(r)}
-        if not urgent_keys:
+        """Each key's records up to its first urgent event, then the others, in fetch order.
+
+        A key's later records go with the routine ones: the email an urgent event queues is
+        committed without waiting for what its key did next (a missed target right after the
+        status change that already told of it).
+        """
+        first_urgent: dict[tuple[str, bytes | None], int] = {}
+        for index, record in enumerate(records):
+            key = (record.topic, record.key)
+            if key not in first_urgent and self._is_urgent(record):
+                first_urgent[key] = index
+        if not first_urgent:
             return [records]
-        first = [r for r in records if (r.topic, r.key) in urgent_keys]
-        rest = [r for r in records if (r.topic, r.key) not in urgent_keys]
-        return [first, rest] if rest else [first]
+        lanes: tuple[list[ConsumerRecord], list[ConsumerRecord]] = ([], [])
+        for index, record in enumerate(records):
+            head = index <= first_urgent.get((record.topic, record.key), -1)
+            lanes[0 if head else 1].append(record)
+        return [lane for lane in lanes if lane]
 
     def _is_urgent(self, record: ConsumerRecord) -> bool:
         urgency = self._urgency.get(self._event_type(record) or "", False)
