@@ -80,6 +80,9 @@ async def notify(
     now = policy.clock.now()
     write = await email_writer(session, shown or alert, notification, policy)
     sent_in_last_hour = await cap_counts(session, [r.address for r in recipients], now)
+    # An opening is told only of an alert opened in this transaction: there is no earlier email
+    # about it to thread to.
+    threaded = notification != NotificationKind.opened
     created = []
     for recipient in recipients:
         address = recipient.address.lower()
@@ -100,7 +103,9 @@ async def notify(
             body_text=email.text,
             body_html=email.html,
             message_id=message_id_for(delivery_id, policy.sender),
-            thread_message_id=await thread_of(session, alert.id, recipient.address),
+            thread_message_id=(
+                await thread_of(session, alert.id, recipient.address) if threaded else None
+            ),
             created_at=now,
             due_at=due_at or now,
         )
