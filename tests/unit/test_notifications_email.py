@@ -11,6 +11,7 @@ import pytest
 
 from notifications.alerts.ack_links import AckGrant
 from notifications.deliveries.email import (
+    BUILD_POLICY,
     TrendPoint,
     build_message,
     format_number,
@@ -125,7 +126,7 @@ def test_html_is_autoescaped_and_text_is_not():
     assert '<script>alert("x")</script> & Co' in email.text
 
 
-def test_message_threads_under_the_first_email_and_carries_both_bodies():
+def test_message_threads_under_the_first_email_with_both_bodies_and_typed_headers():
     first = message_id_for(UUID(int=1), "Мониторинг <monitoring@strategy.example.ru>")
     later = message_id_for(UUID(int=2), "Мониторинг <monitoring@strategy.example.ru>")
     message = build_message(
@@ -143,6 +144,12 @@ def test_message_threads_under_the_first_email_and_carries_both_bodies():
     assert message["In-Reply-To"] == first and message["References"] == first
     assert message.get_content_type() == "multipart/alternative"
     assert [p.get_content_type() for p in message.iter_parts()] == ["text/plain", "text/html"]
+    # Each header is parsed by its kind, with one class per name (BUILD_POLICY's registry).
+    assert message["From"].addresses[0].display_name == "Мониторинг"
+    assert message["To"].addresses[0].addr_spec == "kcr@lenreg.example.ru"
+    assert message["Date"].datetime == datetime(2024, 3, 1, tzinfo=UTC)
+    registry = BUILD_POLICY.header_factory
+    assert registry["To"] is registry["to"] and registry["To"] is not registry["Subject"]
 
 
 def test_the_first_email_has_no_thread_headers():
