@@ -269,10 +269,10 @@ class ConsumerRunner:
         committed on their own.
 
         An email about a problem then waits for its own event and what preceded it rather than
-        for every routine record fetched with it. Each key keeps its order; Kafka promises no other (two
-        keys may as well sit in two partitions). The fetch's offsets reach `applied` once all of
-        it is applied. After a stop in between, each partition's offset stops at its first
-        record not yet done (the inbox skips what is read again). False only if stopping
+        for every routine record fetched with it. Each key keeps its order; Kafka promises no
+        other (two keys may as well sit in two partitions). The fetch's offsets reach `applied`
+        once all of it is applied. After a stop in between, each partition's offset stops at its
+        first record not yet done (the inbox skips what is read again). False only if stopping
         interrupted a retry.
         """
         lanes = self._lanes(records)
