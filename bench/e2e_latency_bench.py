@@ -21,7 +21,9 @@ Every POST is matched to its email through the delivery's Message-ID; the report
 where the time goes, from the timestamps the pipeline leaves behind. Needs the local stack's
 PostgreSQL and Kafka jars (`make up`). Environment: E2E_BENCH_RATE (100), E2E_BENCH_SECONDS
 (30), E2E_BENCH_WARMUP_SECONDS (5), E2E_BENCH_BEHIND_SHARE (0.1), E2E_BENCH_DRAIN_SECONDS (180:
-how long the bench waits for the next email before it counts the missing ones as lost).
+how long the bench waits for the next email before it counts the missing ones as lost),
+E2E_BENCH_RAW_UNDER_LOAD (1: run the raw pipeline a second time, during the services' warm-up
+and load, and report it beside them; the goal keeps the first, quiet run's figures).
 """
 
 import asyncio
@@ -67,6 +69,8 @@ SECONDS = float(os.environ.get("E2E_BENCH_SECONDS", "30"))
 WARMUP_SECONDS = float(os.environ.get("E2E_BENCH_WARMUP_SECONDS", "5"))
 DRAIN_SECONDS = float(os.environ.get("E2E_BENCH_DRAIN_SECONDS", "180"))
 BEHIND_SHARE = float(os.environ.get("E2E_BENCH_BEHIND_SHARE", "0.1"))
+# A diagnostic, not the goal's baseline: the raw pipeline once more, during the services' load.
+RAW_UNDER_LOAD = os.environ.get("E2E_BENCH_RAW_UNDER_LOAD") == "1"
 API = "/api/v1"
 YEARS = (2022, 2023, 2024)
 TARGET = 100
@@ -200,10 +204,11 @@ class Mailroom:
                 found[message_id] = float(stored)
         return found
 
-    async def wait_for(self, total: int) -> None:
-        """Until `total` messages arrived in all, or none came for DRAIN_SECONDS."""
+    async def wait_for(self, total: int, sender: str | None = None) -> None:
+        """Until `total` messages arrived (from `sender`, or in all), or none came for
+        DRAIN_SECONDS."""
         last_count, last_progress = -1, time.monotonic()
-        while (count := len(self.arrivals())) < total:
+        while (count := len(self.arrivals(sender))) < total:
             if count != last_count:
                 last_count, last_progress = count, time.monotonic()
             elif time.monotonic() - last_progress > DRAIN_SECONDS:
@@ -263,7 +268,9 @@ async def create_topics(bootstrap: str, *topics: str) -> None:
         await admin.close()
 
 
-async def raw_pipeline(mailroom: Mailroom, dsn: str, bootstrap: str) -> Figures:
+async def raw_pipeline(
+    mailroom: Mailroom, dsn: str, bootstrap: str, label: str = "raw pipeline"
+) -> Figures:
     """Open-loop rows into an outbox-shaped table, each sent to Kafka once committed."""
     sender = f"baseline-{uuid.uuid4().hex[:8]}@bench.example.ru"
     spawn = multiprocessing.get_context("spawn")
@@ -300,7 +307,7 @@ async def raw_pipeline(mailroom: Mailroom, dsn: str, bootstrap: str) -> Figures:
             )
 
         await open_loop(one, int(RATE * (WARMUP_SECONDS + SECONDS)), RATE)
-        await mailroom.wait_for(len(started))
+        await mailroom.wait_for(len(started), sender)
     finally:
         await producer.stop()
         await pool.close()
@@ -312,7 +319,7 @@ async def raw_pipeline(mailroom: Mailroom, dsn: str, bootstrap: str) -> Figures:
         message_id.split("@")[0]: stored for message_id, stored in mailroom.arrivals(sender).items()
     }
     latencies = [arrived[i] - at for i, at in measured if i in arrived]
-    return Figures("raw pipeline", latencies, len(measured), len(measured) - len(latencies))
+    return Figures(label, latencies, len(measured), len(measured) - len(latencies))
 
 
 # --- the services -------------------------------------------------------------------------------
@@ -630,9 +637,12 @@ async def timeline(services: Services, tap: KafkaTap) -> dict[tuple[str, str], d
 
 
 async def service_pipeline(
-    mailroom: Mailroom, services: Services, bootstrap: str
+    mailroom: Mailroom, services: Services, bootstrap: str, beside=None
 ) -> tuple[Figures, list]:
-    """Seed, warm up, load, match every POST to its email; the figures and the stage table."""
+    """Seed, warm up, load, match every POST to its email; the figures and the stage table.
+
+    `beside` (a coroutine function) runs during the warm-up and load, as long as they last.
+    """
     tag = uuid.uuid4().hex[:8]
     sender = f"bench-{tag}@strategy.example.ru"
     await start_services(services, bootstrap, mailroom.port, sender)
@@ -649,14 +659,20 @@ async def service_pipeline(
     ]
     emailed = {(i, p) for i, p, value in posts if value == BEHIND_VALUE}
     tap = KafkaTap(bootstrap)
-    already = len(mailroom.arrivals())
     await tap.start()
-    try:
+
+    async def load() -> list[dict]:
         await vegeta(targets_for(services, posts[:warmup_posts]), WARMUP_SECONDS)
-        results = await vegeta(
+        return await vegeta(
             targets_for(services, posts[warmup_posts : warmup_posts + measured_posts]), SECONDS
         )
-        await mailroom.wait_for(already + behind_count(0, warmup_posts + measured_posts))
+
+    try:
+        if beside is None:
+            results = await load()
+        else:
+            results, _ = await asyncio.gather(load(), beside())
+        await mailroom.wait_for(behind_count(0, warmup_posts + measured_posts), sender)
     finally:
         await tap.stop()
     stored = mailroom.arrivals(sender)
@@ -724,8 +740,21 @@ async def main() -> None:
             )
             raw = await raw_pipeline(mailroom, plain(baseline_db[1]), broker.bootstrap)
             print(raw.line(), flush=True)
-            pipeline, rows = await service_pipeline(mailroom, services, broker.bootstrap)
+            loaded: list[Figures] = []
+
+            async def raw_under_load() -> None:
+                loaded.append(
+                    await raw_pipeline(
+                        mailroom, plain(baseline_db[1]), broker.bootstrap, "raw, services loaded"
+                    )
+                )
+
+            pipeline, rows = await service_pipeline(
+                mailroom, services, broker.bootstrap, raw_under_load if RAW_UNDER_LOAD else None
+            )
             print(pipeline.line())
+            for figures in loaded:
+                print(figures.line())
         finally:
             await services.stop()
             await drop_database(baseline_db[0])
