@@ -42,7 +42,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.parser import BytesHeaderParser
@@ -637,12 +637,13 @@ async def timeline(services: Services, tap: KafkaTap) -> dict[tuple[str, str], d
 
 
 async def service_pipeline(
-    mailroom: Mailroom, services: Services, bootstrap: str, beside=None
-) -> tuple[Figures, list]:
-    """Seed, warm up, load, match every POST to its email; the figures and the stage table.
-
-    `beside` (a coroutine function) runs during the warm-up and load, as long as they last.
-    """
+    mailroom: Mailroom,
+    services: Services,
+    bootstrap: str,
+    beside: Callable[[], Awaitable[Figures]] | None = None,
+) -> tuple[Figures, list, Figures | None]:
+    """Seed, warm up, load, match every POST to its email; the figures, the stage table, and
+    the figures of `beside`, a pipeline started with the warm-up and run alongside the load."""
     tag = uuid.uuid4().hex[:8]
     sender = f"bench-{tag}@strategy.example.ru"
     await start_services(services, bootstrap, mailroom.port, sender)
@@ -669,9 +670,9 @@ async def service_pipeline(
 
     try:
         if beside is None:
-            results = await load()
+            results, alongside = await load(), None
         else:
-            results, _ = await asyncio.gather(load(), beside())
+            results, alongside = await asyncio.gather(load(), beside())
         await mailroom.wait_for(behind_count(0, warmup_posts + measured_posts), sender)
     finally:
         await tap.stop()
@@ -702,7 +703,7 @@ async def service_pipeline(
         f"{behind_count(0, total)} behind and {total - behind_count(0, total)} on-target "
         "measurements (warm-up included)"
     )
-    return figures, rows
+    return figures, rows, alongside
 
 
 def stage_table(rows: list[dict[str, float]]) -> list[str]:
@@ -740,21 +741,18 @@ async def main() -> None:
             )
             raw = await raw_pipeline(mailroom, plain(baseline_db[1]), broker.bootstrap)
             print(raw.line(), flush=True)
-            loaded: list[Figures] = []
 
-            async def raw_under_load() -> None:
-                loaded.append(
-                    await raw_pipeline(
-                        mailroom, plain(baseline_db[1]), broker.bootstrap, "raw, services loaded"
-                    )
+            def raw_under_load() -> Awaitable[Figures]:
+                return raw_pipeline(
+                    mailroom, plain(baseline_db[1]), broker.bootstrap, "raw, services loaded"
                 )
 
-            pipeline, rows = await service_pipeline(
+            pipeline, rows, loaded = await service_pipeline(
                 mailroom, services, broker.bootstrap, raw_under_load if RAW_UNDER_LOAD else None
             )
             print(pipeline.line())
-            for figures in loaded:
-                print(figures.line())
+            if loaded is not None:
+                print(loaded.line())
         finally:
             await services.stop()
             await drop_database(baseline_db[0])
